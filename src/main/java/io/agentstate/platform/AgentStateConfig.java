@@ -1,0 +1,78 @@
+package io.agentstate.platform;
+
+import java.time.Duration;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** Every setting of agent-state itself, under the prefix {@code agent-state}. */
+@ConfigMapping(prefix = "agent-state")
+public interface AgentStateConfig {
+
+    /** The tenant that owns sessions written without credentials. Default {@code default}. */
+    @WithDefault("default")
+    String tenant();
+
+    /** Ingest (REST append) limits and waits. */
+    Ingest ingest();
+
+    /** The ledger: batching, views, snapshots, retries. */
+    Ledger ledger();
+
+    /** Reads: paging. */
+    Query query();
+
+    interface Ingest {
+        /** How long a REST append waits for the ledger's decision before answering 202. Default 5 s. */
+        @WithDefault("5s")
+        Duration decisionWait();
+
+        /** Largest serialised event accepted, in bytes (REST body per event, Kafka record). Default 262144. */
+        @WithDefault("262144")
+        int maxEventBytes();
+
+        /** Most events in one atomic batch. Default 100. */
+        @WithDefault("100")
+        int maxBatchEvents();
+
+        /** Deepest JSON nesting accepted in an event. Default 32. */
+        @WithDefault("32")
+        int maxDepth();
+
+        /** Most elements in one JSON array of an event. Default 10000. */
+        @WithDefault("10000")
+        int maxArrayElements();
+    }
+
+    interface Ledger {
+        /** A whole-state snapshot is written when a session's version crosses a multiple of this. Default 100. */
+        @WithDefault("100")
+        int snapshotEvery();
+
+        /** Time to live of a session view in Redis, refreshed on access. Default 24 h. */
+        @WithDefault("24h")
+        Duration viewTtl();
+
+        /** Time to live of a decision kept in Redis for waiting writers. Default 10 min. */
+        @WithDefault("10m")
+        Duration decisionTtl();
+
+        /** First back-off after an infrastructure failure (PostgreSQL, Redis). Default 100 ms. */
+        @WithDefault("100ms")
+        Duration retryInitialBackoff();
+
+        /** Longest back-off between retries of an infrastructure failure. Default 5 s. */
+        @WithDefault("5s")
+        Duration retryMaxBackoff();
+    }
+
+    interface Query {
+        /** Timeline page size when none is asked for. Default 100. */
+        @WithDefault("100")
+        int defaultPageSize();
+
+        /** Largest timeline page. Default 1000. */
+        @WithDefault("1000")
+        int maxPageSize();
+    }
+}

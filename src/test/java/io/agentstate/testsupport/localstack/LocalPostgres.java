@@ -1,0 +1,144 @@
+package io.agentstate.testsupport.localstack;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A real PostgreSQL server from zonky's binaries, on loopback. PostgreSQL refuses to run as root, so as root it runs
+ * inside a user namespace where it is an ordinary user; no account or system package is needed.
+ */
+final class LocalPostgres implements AutoCloseable {
+
+    static final String DATABASE = "agentstate";
+    static final String USER = "postgres";
+    static final String PASSWORD = "postgres";
+
+    private final int port;
+    private final SupervisedProcess process;
+
+    private LocalPostgres(int port, SupervisedProcess process) {
+        this.port = port;
+        this.process = process;
+    }
+
+    static LocalPostgres start(Path dir, int port, boolean durable) throws IOException {
+        Path home = Binaries.postgres();
+        Path data = dir.resolve("data");
+        Path log = dir.resolve("postgres.log");
+        Files.createDirectories(dir);
+        if (!Files.exists(data.resolve("PG_VERSION"))) {
+            initdb(home, data, log);
+        }
+        List<String> command = asOrdinaryUser();
+        command.addAll(List.of(home.resolve("bin/postgres").toString(), "-D", data.toString(),
+                "-p", Integer.toString(port),
+                "-c", "listen_addresses=127.0.0.1",
+                "-c", "unix_socket_directories=",
+                "-c", "max_connections=200",
+                "-c", "shared_buffers=256MB",
+                "-c", "fsync=" + (durable ? "on" : "off"),
+                "-c", "synchronous_commit=" + (durable ? "on" : "off"),
+                "-c", "full_page_writes=" + (durable ? "on" : "off")));
+        SupervisedProcess process = SupervisedProcess.start("postgres", command, log);
+        LocalPostgres postgres = new LocalPostgres(port, process);
+        postgres.awaitReadyAndCreateDatabase(log);
+        return postgres;
+    }
+
+    int port() {
+        return port;
+    }
+
+    String jdbcUrl() {
+        return "jdbc:postgresql://127.0.0.1:" + port + "/" + DATABASE;
+    }
+
+    String reactiveUrl() {
+        return "postgresql://127.0.0.1:" + port + "/" + DATABASE;
+    }
+
+    private static void initdb(Path home, Path data, Path log) throws IOException {
+        List<String> command = asOrdinaryUser();
+        command.addAll(List.of(home.resolve("bin/initdb").toString(), "-D", data.toString(), "-U", USER,
+                "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"));
+        Process initdb = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .start();
+        try {
+            if (initdb.waitFor() != 0) {
+                throw new IllegalStateException("initdb failed with exit code " + initdb.exitValue() + "; see " + log);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while running initdb", e);
+        }
+    }
+
+    // As root, map this user onto an unprivileged uid in a fresh user namespace; files stay owned by root outside.
+    private static List<String> asOrdinaryUser() throws IOException {
+        List<String> prefix = new ArrayList<>();
+        if (isRoot()) {
+            prefix.addAll(List.of("unshare", "--user", "--map-user=1000", "--map-group=1000"));
+        }
+        return prefix;
+    }
+
+    private static boolean isRoot() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("Uid:")) {
+                return line.split("\\s+")[2].equals("0");
+            }
+        }
+        return false;
+    }
+
+    private void awaitReadyAndCreateDatabase(Path log) {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        SQLException last = null;
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("PostgreSQL exited during start-up; see " + log);
+            }
+            try (Connection connection = DriverManager.getConnection(
+                    "jdbc:postgresql://127.0.0.1:" + port + "/postgres", USER, PASSWORD);
+                    Statement statement = connection.createStatement()) {
+                try (ResultSet exists = statement
+                        .executeQuery("SELECT 1 FROM pg_database WHERE datname = '" + DATABASE + "'")) {
+                    if (!exists.next()) {
+                        statement.execute("CREATE DATABASE " + DATABASE);
+                    }
+                }
+                return;
+            } catch (SQLException e) {
+                last = e;
+                pause();
+            }
+        }
+        close();
+        throw new IllegalStateException("PostgreSQL did not accept connections on 127.0.0.1:" + port + " within 60 s; see "
+                + log, last);
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(50);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while waiting for PostgreSQL", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        process.close();
+    }
+}

@@ -1,0 +1,71 @@
+package io.agentstate.testsupport.localstack;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The run command ({@code ./mvnw -Prun}): starts the local stack with its data in one directory, runs the packaged
+ * service against it in a child JVM, and stops everything when either side ends. The data survives restarts, even after
+ * {@code kill -9}: the servers' watchdogs stop them when this process disappears.
+ */
+public final class LocalRun {
+
+    private LocalRun() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path data = Path.of(System.getProperty("agentstate.data", ".data")).toAbsolutePath();
+        Path jar = Path.of(System.getProperty("agentstate.app.jar", "target/quarkus-app/quarkus-run.jar"));
+        if (!Files.exists(jar)) {
+            throw new IllegalStateException("No packaged service at " + jar + "; run ./mvnw -Prun from the project root");
+        }
+        Files.createDirectories(data);
+        try (FileChannel lockFile = FileChannel.open(data.resolve(".lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE);
+                FileLock lock = lockFile.tryLock()) {
+            if (lock == null) {
+                throw new IllegalStateException("Another agent-state run already uses " + data);
+            }
+            System.exit(run(data, jar));
+        }
+    }
+
+    private static int run(Path data, Path jar) throws IOException, InterruptedException {
+        LocalStack.Settings settings = new LocalStack.Settings(data, false, true,
+                Integer.getInteger("agentstate.kafka.port", 19092),
+                Integer.getInteger("agentstate.postgres.port", 15432),
+                Integer.getInteger("agentstate.redis.port", 16379),
+                Integer.getInteger("agentstate.partitions", 6));
+        LocalStack stack = LocalStack.start(settings);
+        writeEndpoints(data, stack);
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                System.getProperty("agentstate.service.heap", "-Xmx512m")));
+        command.addAll(stack.serviceSystemProperties());
+        command.addAll(List.of("-jar", jar.toString()));
+        System.out.printf("%nLocal stack in %s (start-up ms %s)%n  Kafka      %s%n  PostgreSQL %s%n  Redis      %s%n%n",
+                data, stack.startMillis(), stack.kafkaBootstrapServers(), stack.postgresJdbcUrl(), stack.redisUrl());
+        SupervisedProcess service = SupervisedProcess.start("agent-state", command, ProcessBuilder.Redirect.INHERIT);
+        Thread stop = new Thread(() -> {
+            service.close();
+            stack.close();
+        }, "local-run-stop");
+        Runtime.getRuntime().addShutdownHook(stop);
+        int exit = service.waitFor();
+        return exit;
+    }
+
+    private static void writeEndpoints(Path data, LocalStack stack) throws IOException {
+        StringBuilder lines = new StringBuilder("# Endpoints of the running local stack; rewritten at every start.\n");
+        for (Map.Entry<String, String> entry : stack.serviceConfig().entrySet()) {
+            lines.append(entry.getKey()).append('=').append(entry.getValue()).append('\n');
+        }
+        Files.writeString(data.resolve("endpoints.properties"), lines);
+    }
+}

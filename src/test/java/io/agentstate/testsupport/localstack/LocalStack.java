@@ -1,0 +1,210 @@
+package io.agentstate.testsupport.localstack;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+import org.jboss.logging.Logger;
+
+/**
+ * Real Kafka, PostgreSQL and Redis servers on loopback for tests, the run command and the benchmarks. Each server stays
+ * off when the environment already names an external endpoint for it.
+ */
+public final class LocalStack implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(LocalStack.class);
+
+    /**
+     * How to start the stack.
+     *
+     * @param dir where the servers keep their data
+     * @param ephemeral delete {@code dir} on close (tests)
+     * @param durable fsync PostgreSQL commits (the run command and benchmarks); tests trade it for speed
+     * @param kafkaPort 0 for a free port
+     * @param postgresPort 0 for a free port
+     * @param redisPort 0 for a free port
+     * @param partitions partitions of the event topic
+     */
+    public record Settings(Path dir, boolean ephemeral, boolean durable, int kafkaPort, int postgresPort, int redisPort,
+            int partitions) {
+
+        /** A throwaway stack on free ports, deleted on close. */
+        public static Settings throwaway() {
+            try {
+                return new Settings(Files.createTempDirectory("agent-state-stack"), true, false, 0, 0, 0, 6);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /** What the environment already provides, so those servers are not started. */
+    record External(String kafka, String redis, String postgresReactive, String postgresJdbc) {
+        static External fromEnvironment() {
+            return new External(System.getenv("KAFKA_BOOTSTRAP_SERVERS"), System.getenv("QUARKUS_REDIS_HOSTS"),
+                    System.getenv("QUARKUS_DATASOURCE_REACTIVE_URL"), System.getenv("QUARKUS_DATASOURCE_JDBC_URL"));
+        }
+    }
+
+    private final Settings settings;
+    private final LocalKafka kafka;
+    private final LocalPostgres postgres;
+    private final LocalRedis redis;
+    private final Map<String, Long> startMillis;
+
+    private LocalStack(Settings settings, LocalKafka kafka, LocalPostgres postgres, LocalRedis redis,
+            Map<String, Long> startMillis) {
+        this.settings = settings;
+        this.kafka = kafka;
+        this.postgres = postgres;
+        this.redis = redis;
+        this.startMillis = startMillis;
+    }
+
+    /** Starts the three servers in parallel; fails with the first server's error after stopping the others. */
+    public static LocalStack start(Settings settings) {
+        External external = External.fromEnvironment();
+        Map<String, Long> timings = new LinkedHashMap<>();
+        CompletableFuture<LocalKafka> kafka = external.kafka() != null ? CompletableFuture.completedFuture(null)
+                : CompletableFuture.supplyAsync(() -> timed("kafka", timings,
+                        () -> LocalKafka.start(settings.dir().resolve("kafka"), port(settings.kafkaPort()), freePort(),
+                                settings.partitions())));
+        CompletableFuture<LocalPostgres> postgres = external.postgresReactive() != null
+                ? CompletableFuture.completedFuture(null)
+                : CompletableFuture.supplyAsync(() -> timed("postgres", timings,
+                        () -> LocalPostgres.start(settings.dir().resolve("postgres"), port(settings.postgresPort()),
+                                settings.durable())));
+        CompletableFuture<LocalRedis> redis = external.redis() != null ? CompletableFuture.completedFuture(null)
+                : CompletableFuture.supplyAsync(() -> timed("redis", timings,
+                        () -> LocalRedis.start(settings.dir().resolve("redis"), port(settings.redisPort()))));
+        try {
+            CompletableFuture.allOf(kafka, postgres, redis).join();
+        } catch (CompletionException e) {
+            closeQuietly(kafka.getNow(null));
+            closeQuietly(postgres.getNow(null));
+            closeQuietly(redis.getNow(null));
+            if (settings.ephemeral()) {
+                Binaries.deleteTree(settings.dir());
+            }
+            throw new IllegalStateException("The local stack did not start: " + e.getCause().getMessage(), e.getCause());
+        }
+        LocalStack stack = new LocalStack(settings, kafka.join(), postgres.join(), redis.join(), timings);
+        LOG.infof("Local stack up in %s (%s)", settings.dir(), timings);
+        return stack;
+    }
+
+    /** Start-up time of each server this stack started, in milliseconds. */
+    public Map<String, Long> startMillis() {
+        return Map.copyOf(startMillis);
+    }
+
+    public String kafkaBootstrapServers() {
+        return kafka != null ? kafka.bootstrapServers() : External.fromEnvironment().kafka();
+    }
+
+    public String redisUrl() {
+        return redis != null ? redis.url() : External.fromEnvironment().redis();
+    }
+
+    public String postgresReactiveUrl() {
+        return postgres != null ? postgres.reactiveUrl() : External.fromEnvironment().postgresReactive();
+    }
+
+    public String postgresJdbcUrl() {
+        return postgres != null ? postgres.jdbcUrl() : External.fromEnvironment().postgresJdbc();
+    }
+
+    public String postgresUser() {
+        return LocalPostgres.USER;
+    }
+
+    public String postgresPassword() {
+        return LocalPostgres.PASSWORD;
+    }
+
+    /** The service configuration that points at the servers this stack started (external ones are left alone). */
+    public Map<String, String> serviceConfig() {
+        Map<String, String> config = new LinkedHashMap<>();
+        if (kafka != null) {
+            config.put("kafka.bootstrap.servers", kafka.bootstrapServers());
+        }
+        if (redis != null) {
+            config.put("quarkus.redis.hosts", redis.url());
+        }
+        if (postgres != null) {
+            config.put("quarkus.datasource.reactive.url", postgres.reactiveUrl());
+            config.put("quarkus.datasource.jdbc.url", postgres.jdbcUrl());
+            config.put("quarkus.datasource.username", LocalPostgres.USER);
+            config.put("quarkus.datasource.password", LocalPostgres.PASSWORD);
+        }
+        return config;
+    }
+
+    /** The same configuration as JVM system-property arguments for a service started in another process. */
+    public List<String> serviceSystemProperties() {
+        List<String> args = new ArrayList<>();
+        serviceConfig().forEach((key, value) -> args.add("-D" + key + "=" + value));
+        return args;
+    }
+
+    @Override
+    public void close() {
+        closeQuietly(kafka);
+        closeQuietly(redis);
+        closeQuietly(postgres);
+        if (settings.ephemeral()) {
+            Binaries.deleteTree(settings.dir());
+        }
+    }
+
+    private interface Starter<T> {
+        T start() throws Exception;
+    }
+
+    private static <T> T timed(String name, Map<String, Long> timings, Starter<T> starter) {
+        long begin = System.nanoTime();
+        try {
+            T server = starter.start();
+            synchronized (timings) {
+                timings.put(name, (System.nanoTime() - begin) / 1_000_000);
+            }
+            return server;
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(name + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static int port(int requested) {
+        return requested != 0 ? requested : freePort();
+    }
+
+    static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            socket.setReuseAddress(true);
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable server) {
+        if (server == null) {
+            return;
+        }
+        try {
+            server.close();
+        } catch (Exception e) {
+            LOG.warnf("Stopping %s failed: %s", server.getClass().getSimpleName(), e.getMessage());
+        }
+    }
+}
