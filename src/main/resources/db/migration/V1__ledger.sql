@@ -78,7 +78,7 @@ CREATE TABLE session_scopes (
     tenant     text   NOT NULL,
     session_id text   NOT NULL,
     scope      text   NOT NULL,
-    document   jsonb  NOT NULL,
+    document   text   NOT NULL,
     version    bigint NOT NULL,
     PRIMARY KEY (tenant, session_id, scope)
 ) PARTITION BY HASH (tenant, session_id);

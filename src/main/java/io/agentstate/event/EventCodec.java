@@ -1,0 +1,501 @@
+package io.agentstate.event;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.JsonNodeType;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.networknt.schema.JsonSchema;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SpecVersion;
+import com.networknt.schema.ValidationMessage;
+
+/**
+ * Reads CloudEvents (structured, binary or batch mode) into {@link EventBatch}es and writes them back in structured
+ * mode. Every input path (REST and Kafka) goes through the same limits and the same JSON Schemas, so an event is valid
+ * on one path exactly when it is valid on the other.
+ */
+public final class EventCodec {
+
+    public static final String STRUCTURED = "application/cloudevents+json";
+    public static final String BATCH = "application/cloudevents-batch+json";
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9._:@-]{1,128}");
+    private static final Pattern TENANT = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+
+    /**
+     * Input limits.
+     *
+     * @param maxEventBytes largest serialised event
+     * @param maxBatchEvents most events in an atomic batch
+     * @param maxDepth deepest nesting inside an event
+     * @param maxArrayElements most elements in any array of an event
+     */
+    public record Limits(int maxEventBytes, int maxBatchEvents, int maxDepth, int maxArrayElements) {
+    }
+
+    private final Limits limits;
+    private final ObjectMapper mapper;
+    private final JsonSchema envelopeSchema;
+    private final Map<EventType, JsonSchema> dataSchemas = new EnumMap<>(EventType.class);
+
+    public EventCodec(Limits limits) {
+        this.limits = limits;
+        JsonFactory factory = JsonFactory.builder()
+                .streamReadConstraints(StreamReadConstraints.builder()
+                        // the envelope and a batch's array add two levels above the event's own data
+                        .maxNestingDepth(limits.maxDepth() + 2)
+                        .maxDocumentLength((long) limits.maxEventBytes() * limits.maxBatchEvents())
+                        .build())
+                .build();
+        this.mapper = new ObjectMapper(factory)
+                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+        JsonSchemaFactory schemas = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
+        this.envelopeSchema = schemas.getSchema(schema("cloudevent"));
+        for (EventType kind : EventType.values()) {
+            kind.type().ifPresent(type -> dataSchemas.put(kind, schemas.getSchema(schema(type))));
+        }
+    }
+
+    public Limits limits() {
+        return limits;
+    }
+
+    /** The JSON Schema document of a type ({@code cloudevent} for the envelope), as served to users. */
+    public static InputStream schema(String name) {
+        InputStream in = EventCodec.class.getClassLoader().getResourceAsStream("schemas/" + name + ".json");
+        if (in == null) {
+            throw new IllegalStateException("Missing schema resource schemas/" + name + ".json");
+        }
+        return in;
+    }
+
+    /**
+     * Decodes one Kafka record.
+     *
+     * @param key the record key (the session id)
+     * @param value the record value
+     * @param headers the record headers, last value per name
+     * @param defaultTenant tenant for events that name none
+     * @param recordTime the record's log timestamp, the time of events that carry none
+     */
+    public EventBatch decodeRecord(String key, byte[] value, Map<String, String> headers, String defaultTenant,
+            Instant recordTime) {
+        if (value == null) {
+            throw new InvalidEventException("record has no value");
+        }
+        String contentType = headers.getOrDefault("content-type", "");
+        List<Event> events;
+        boolean atomic;
+        if (headers.containsKey("ce_specversion")) {
+            checkSize(value.length, limits.maxEventBytes(), "event");
+            events = List.of(fromBinary(headers, value));
+            atomic = false;
+        } else {
+            JsonNode tree = read(value, limits.maxEventBytes() * (long) limits.maxBatchEvents());
+            atomic = contentType.startsWith(BATCH) || tree.isArray();
+            if (!atomic) {
+                checkSize(value.length, limits.maxEventBytes(), "event");
+                events = List.of(fromStructured(tree));
+            } else {
+                events = fromBatch(tree);
+            }
+        }
+        return batch(events, atomic, key, defaultTenant, recordTime);
+    }
+
+    /**
+     * Decodes a REST body for a session: one structured event, or a JSON array for an atomic batch.
+     *
+     * @param sessionId the session of the path; a subject that names another session is an error
+     * @param body the request body
+     * @param tenant the tenant of the caller's credentials, which overrides any in the events
+     * @param idempotencyKey the {@code Idempotency-Key} header, or null
+     * @param ifMatch the {@code If-Match} expected version, or null
+     * @param now when the request arrived, the time of events that carry none
+     */
+    public EventBatch decodeRequest(String sessionId, byte[] body, String tenant, String idempotencyKey, Long ifMatch,
+            Instant now) {
+        checkSessionId(sessionId);
+        JsonNode tree = read(body, limits.maxEventBytes() * (long) limits.maxBatchEvents());
+        boolean atomic = tree.isArray();
+        if (!atomic) {
+            checkSize(body.length, limits.maxEventBytes(), "event");
+        }
+        List<ObjectNode> nodes = new ArrayList<>();
+        if (atomic) {
+            checkBatchSize(tree.size());
+            for (JsonNode element : tree) {
+                nodes.add(object(element, "batch element"));
+            }
+        } else {
+            nodes.add(object(tree, "body"));
+        }
+        for (int i = 0; i < nodes.size(); i++) {
+            ObjectNode node = nodes.get(i);
+            node.put("specversion", node.path("specversion").asText("1.0"));
+            if (node.hasNonNull("subject") && !sessionId.equals(node.get("subject").asText())) {
+                throw new InvalidEventException("subject '" + node.get("subject").asText()
+                        + "' does not match the session of the path '" + sessionId + "'");
+            }
+            node.put("subject", sessionId);
+            node.put("tenant", tenant);
+            String derivedId = idempotencyKey == null ? null : atomic ? idempotencyKey + ":" + i : idempotencyKey;
+            if (derivedId != null) {
+                if (node.hasNonNull("id") && !derivedId.equals(node.get("id").asText()) && !atomic) {
+                    throw new InvalidEventException("Idempotency-Key '" + idempotencyKey
+                            + "' differs from the event id '" + node.get("id").asText() + "'");
+                }
+                if (!node.hasNonNull("id")) {
+                    node.put("id", derivedId);
+                }
+            }
+            if (!node.hasNonNull("id")) {
+                throw new InvalidEventException("event " + i + " has no id and the request has no Idempotency-Key");
+            }
+            if (ifMatch != null && i == 0) {
+                node.put("expectedversion", ifMatch);
+            }
+        }
+        List<Event> events = new ArrayList<>();
+        for (ObjectNode node : nodes) {
+            events.add(fromStructured(node));
+        }
+        return batch(events, atomic, sessionId, tenant, now);
+    }
+
+    /** The structured-mode JSON of one event, as archived and as published. */
+    public byte[] encode(Event event) {
+        try {
+            return mapper.writeValueAsBytes(toNode(event));
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The record value of a batch: one structured event, or a JSON array of them for an atomic batch. */
+    public byte[] encode(EventBatch batch) {
+        if (!batch.atomic()) {
+            return encode(batch.first());
+        }
+        ArrayNode array = JsonNodeFactory.instance.arrayNode();
+        batch.events().forEach(event -> array.add(toNode(event)));
+        try {
+            return mapper.writeValueAsBytes(array);
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Reads an archived structured event back (trusted input: it was validated when it entered the log). */
+    public Event decodeArchived(byte[] payload) {
+        return fromStructured(read(payload, Long.MAX_VALUE), false);
+    }
+
+    /** The shared mapper with the input limits applied. */
+    public ObjectMapper mapper() {
+        return mapper;
+    }
+
+    private ObjectNode toNode(Event event) {
+        ObjectNode node = JsonNodeFactory.instance.objectNode();
+        node.put("specversion", "1.0");
+        node.put("id", event.id());
+        node.put("source", event.source());
+        node.put("type", event.type());
+        node.put("subject", event.subject());
+        if (event.time() != null) {
+            node.put("time", event.time().toString());
+        }
+        node.put("tenant", event.tenant());
+        if (event.expectedVersion() != null) {
+            node.put("expectedversion", event.expectedVersion());
+        }
+        if (event.causationId() != null) {
+            node.put("causationid", event.causationId());
+        }
+        if (event.correlationId() != null) {
+            node.put("correlationid", event.correlationId());
+        }
+        if (event.data() != null) {
+            node.put("datacontenttype", "application/json");
+            node.set("data", event.data());
+        }
+        return node;
+    }
+
+    private EventBatch batch(List<Event> events, boolean atomic, String key, String defaultTenant, Instant time) {
+        if (events.isEmpty()) {
+            throw new InvalidEventException("an atomic batch needs at least one event");
+        }
+        String session = events.get(0).subject() != null ? events.get(0).subject() : key;
+        if (session == null) {
+            throw new InvalidEventException("no session id: the event has no subject and the record no key");
+        }
+        checkSessionId(session);
+        if (key != null && !key.equals(session)) {
+            throw new InvalidEventException("record key '" + key + "' differs from the event subject '" + session + "'");
+        }
+        String tenant = events.get(0).tenant() != null ? events.get(0).tenant() : defaultTenant;
+        List<Event> completed = new ArrayList<>(events.size());
+        Set<String> ids = new java.util.HashSet<>();
+        for (int i = 0; i < events.size(); i++) {
+            Event event = events.get(i);
+            if (event.subject() != null && !event.subject().equals(session)) {
+                throw new InvalidEventException("a batch must stay in one session; event " + event.id() + " names "
+                        + event.subject());
+            }
+            if (event.tenant() != null && !event.tenant().equals(tenant)) {
+                throw new InvalidEventException("a batch must stay in one tenant; event " + event.id() + " names "
+                        + event.tenant());
+            }
+            if (i > 0 && event.expectedVersion() != null) {
+                throw new InvalidEventException("in a batch only the first event may carry expectedversion");
+            }
+            if (!ids.add(event.id())) {
+                throw new InvalidEventException("event id " + event.id() + " appears twice in one batch");
+            }
+            Event filled = event.withDefaults(tenant, time);
+            completed.add(new Event(filled.id(), filled.source(), filled.type(), filled.kind(), session, filled.time(),
+                    filled.tenant(), filled.expectedVersion(), filled.causationId(), filled.correlationId(),
+                    filled.data(), filled.payload()));
+        }
+        return new EventBatch(tenant, session, completed, atomic);
+    }
+
+    private List<Event> fromBatch(JsonNode tree) {
+        if (!tree.isArray()) {
+            throw new InvalidEventException("a batch must be a JSON array of structured CloudEvents");
+        }
+        checkBatchSize(tree.size());
+        List<Event> events = new ArrayList<>();
+        for (JsonNode element : tree) {
+            events.add(fromStructured(element));
+        }
+        return events;
+    }
+
+    private Event fromStructured(JsonNode node) {
+        return fromStructured(node, true);
+    }
+
+    private Event fromStructured(JsonNode node, boolean untrusted) {
+        ObjectNode envelope = object(node, "event");
+        if (untrusted) {
+            checkShape(envelope, 0);
+            validate(envelopeSchema, envelope, "envelope");
+            checkSource(envelope.get("source").asText());
+        }
+        if (envelope.has("data_base64")) {
+            throw new InvalidEventException("data_base64 is not supported; send data as JSON");
+        }
+        return build(envelope.get("id").asText(), envelope.get("source").asText(), envelope.get("type").asText(),
+                text(envelope, "subject"), text(envelope, "time"), text(envelope, "tenant"),
+                envelope.hasNonNull("expectedversion") ? envelope.get("expectedversion").asLong() : null,
+                text(envelope, "causationid"), text(envelope, "correlationid"), envelope.get("data"), untrusted);
+    }
+
+    private static void checkSource(String source) {
+        try {
+            new java.net.URI(source);
+        } catch (java.net.URISyntaxException e) {
+            throw new InvalidEventException("source is not a URI reference: " + source);
+        }
+    }
+
+    private Event fromBinary(Map<String, String> headers, byte[] value) {
+        ObjectNode envelope = JsonNodeFactory.instance.objectNode();
+        for (Map.Entry<String, String> header : headers.entrySet()) {
+            if (header.getKey().startsWith("ce_")) {
+                String attribute = header.getKey().substring(3);
+                if (attribute.equals("expectedversion")) {
+                    try {
+                        envelope.put(attribute, Long.parseLong(header.getValue()));
+                    } catch (NumberFormatException e) {
+                        throw new InvalidEventException("ce_expectedversion is not an integer: " + header.getValue());
+                    }
+                } else {
+                    envelope.put(attribute, header.getValue());
+                }
+            }
+        }
+        if (value.length > 0) {
+            envelope.set("data", read(value, limits.maxEventBytes()));
+        }
+        return fromStructured(envelope);
+    }
+
+    private Event build(String id, String source, String type, String subject, String time, String tenant,
+            Long expectedVersion, String causationId, String correlationId, JsonNode data, boolean untrusted) {
+        EventType kind = EventType.of(type)
+                .orElseThrow(() -> new InvalidEventException("unknown type '" + type + "' in the reserved namespace "
+                        + EventType.RESERVED_PREFIX));
+        if (tenant != null && !TENANT.matcher(tenant).matches()) {
+            throw new InvalidEventException("tenant must match " + TENANT.pattern());
+        }
+        Instant instant = null;
+        if (time != null) {
+            try {
+                OffsetDateTime parsed = OffsetDateTime.parse(time);
+                if (parsed.getYear() < 1 || parsed.getYear() > 9999) {
+                    throw new InvalidEventException("time must lie between years 1 and 9999: " + time);
+                }
+                instant = parsed.toInstant();
+            } catch (DateTimeParseException e) {
+                throw new InvalidEventException("time is not an RFC 3339 timestamp: " + time);
+            }
+        }
+        if (expectedVersion != null && expectedVersion < 0) {
+            throw new InvalidEventException("expectedversion must be 0 or more");
+        }
+        EventData payload = payload(kind, data, untrusted);
+        return new Event(id, source, type, kind, subject, instant, tenant, expectedVersion, causationId, correlationId,
+                data, payload);
+    }
+
+    private EventData payload(EventType kind, JsonNode data, boolean untrusted) {
+        JsonNode d = data == null || data.isNull() ? JsonNodeFactory.instance.objectNode() : data;
+        if (untrusted && kind != EventType.CUSTOM) {
+            validate(dataSchemas.get(kind), d, "data");
+        }
+        return switch (kind) {
+            case SESSION_STARTED -> new EventData.SessionStarted(text(d, "userId"),
+                    d.get("metadata") instanceof ObjectNode metadata ? metadata : null);
+            case MESSAGE_APPENDED -> new EventData.MessageAppended(text(d, "role"), text(d, "content"), text(d, "name"),
+                    text(d, "toolCallId"));
+            case TOOL_REQUESTED -> new EventData.ToolRequested(text(d, "callId"), text(d, "tool"), d.get("arguments"));
+            case TOOL_COMPLETED -> new EventData.ToolCompleted(text(d, "callId"), d.get("output"), text(d, "error"));
+            case STATE_PATCHED -> new EventData.StatePatched(text(d, "scope"), (ObjectNode) d.get("patch"));
+            case MEMORY_RECORDED -> new EventData.MemoryRecorded(text(d, "userId"), text(d, "fact"), strings(d.get("tags")));
+            case SUMMARY_RECORDED -> new EventData.SummaryRecorded(d.get("throughVersion").asLong(), text(d, "summary"),
+                    text(d, "model"), text(d, "promptVersion"));
+            case SESSION_ENDED -> new EventData.SessionEnded(text(d, "reason"));
+            case CUSTOM -> new EventData.Custom(data);
+        };
+    }
+
+    private void validate(JsonSchema schema, JsonNode node, String what) {
+        Set<ValidationMessage> errors = schema.validate(node);
+        if (!errors.isEmpty()) {
+            StringBuilder reason = new StringBuilder(what).append(" does not match its schema: ");
+            Iterator<ValidationMessage> it = errors.iterator();
+            for (int i = 0; it.hasNext() && i < 5; i++) {
+                reason.append(i > 0 ? "; " : "").append(it.next().getMessage());
+            }
+            throw new InvalidEventException(reason.toString());
+        }
+    }
+
+    // Depth and array length are checked on the tree so a violation names the limit, not a parser detail.
+    private void checkShape(JsonNode node, int depth) {
+        if (depth > limits.maxDepth()) {
+            throw new InvalidEventException("nesting deeper than " + limits.maxDepth() + " levels");
+        }
+        if (node.getNodeType() == JsonNodeType.ARRAY && node.size() > limits.maxArrayElements()) {
+            throw new InvalidEventException("an array has " + node.size() + " elements; the limit is "
+                    + limits.maxArrayElements());
+        }
+        if (node.isTextual() && node.textValue().indexOf('\u0000') >= 0) {
+            throw new InvalidEventException("strings must not contain U+0000");
+        }
+        if (node.isObject()) {
+            node.fieldNames().forEachRemaining(name -> {
+                if (name.indexOf('\u0000') >= 0) {
+                    throw new InvalidEventException("strings must not contain U+0000");
+                }
+            });
+        }
+        if (node.isContainerNode()) {
+            for (JsonNode child : node) {
+                checkShape(child, depth + 1);
+            }
+        }
+    }
+
+    private JsonNode read(byte[] bytes, long maxBytes) {
+        if (bytes.length > maxBytes) {
+            throw new InvalidEventException("body of " + bytes.length + " bytes exceeds the limit of " + maxBytes);
+        }
+        try {
+            JsonNode tree = mapper.readTree(bytes);
+            if (tree == null || tree.isMissingNode()) {
+                throw new InvalidEventException("empty body; expected a CloudEvent in JSON");
+            }
+            return tree;
+        } catch (StreamConstraintsException e) {
+            throw new InvalidEventException("JSON exceeds the input limits: " + e.getOriginalMessage(), e);
+        } catch (JsonProcessingException e) {
+            throw new InvalidEventException("invalid JSON: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void checkSize(int bytes, int max, String what) {
+        if (bytes > max) {
+            throw new InvalidEventException(what + " of " + bytes + " bytes exceeds the limit of " + max);
+        }
+    }
+
+    private void checkBatchSize(int size) {
+        if (size == 0) {
+            throw new InvalidEventException("an atomic batch needs at least one event");
+        }
+        if (size > limits.maxBatchEvents()) {
+            throw new InvalidEventException("a batch of " + size + " events exceeds the limit of "
+                    + limits.maxBatchEvents());
+        }
+    }
+
+    private static void checkSessionId(String sessionId) {
+        if (!ID.matcher(sessionId).matches()) {
+            throw new InvalidEventException("session id must match " + ID.pattern());
+        }
+    }
+
+    private static ObjectNode object(JsonNode node, String what) {
+        if (!(node instanceof ObjectNode object)) {
+            throw new InvalidEventException(what + " must be a JSON object");
+        }
+        return object;
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value == null || value.isNull() ? null : value.asText();
+    }
+
+    private static List<String> strings(JsonNode array) {
+        List<String> values = new ArrayList<>();
+        if (array != null) {
+            array.forEach(v -> values.add(v.asText()));
+        }
+        return values;
+    }
+
+    /** UTF-8 text of an encoded event, for logs and tests. */
+    public static String utf8(byte[] bytes) {
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+}

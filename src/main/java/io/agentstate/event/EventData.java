@@ -1,0 +1,46 @@
+package io.agentstate.event;
+
+import java.util.List;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/** The typed {@code data} of an event, one record per {@link EventType}. */
+public sealed interface EventData {
+
+    /** Opens the session. */
+    record SessionStarted(String userId, ObjectNode metadata) implements EventData {
+    }
+
+    /** Appends to the conversation. */
+    record MessageAppended(String role, String content, String name, String toolCallId) implements EventData {
+    }
+
+    /** Opens a tool call. */
+    record ToolRequested(String callId, String tool, JsonNode arguments) implements EventData {
+    }
+
+    /** Closes a tool call with an output or an error. */
+    record ToolCompleted(String callId, JsonNode output, String error) implements EventData {
+    }
+
+    /** Merges a JSON Merge Patch (RFC 7386) into a state scope. */
+    record StatePatched(String scope, ObjectNode patch) implements EventData {
+    }
+
+    /** Adds a long-term fact for a user, outside the session. */
+    record MemoryRecorded(String userId, String fact, List<String> tags) implements EventData {
+    }
+
+    /** Replaces the conversation prefix up to {@code throughVersion} in the prompt window. */
+    record SummaryRecorded(long throughVersion, String summary, String model, String promptVersion) implements EventData {
+    }
+
+    /** Closes the session. */
+    record SessionEnded(String reason) implements EventData {
+    }
+
+    /** Any other reverse-DNS type: kept as it came. */
+    record Custom(JsonNode data) implements EventData {
+    }
+}

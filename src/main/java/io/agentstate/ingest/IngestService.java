@@ -1,0 +1,134 @@
+package io.agentstate.ingest;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.agentstate.event.Event;
+import io.agentstate.event.EventBatch;
+import io.agentstate.event.EventCodec;
+import io.agentstate.event.InvalidEventException;
+import io.agentstate.ledger.ArchiveRepository;
+import io.agentstate.ledger.Decision;
+import io.agentstate.ledger.SessionKey;
+import io.agentstate.ledger.SessionViewStore;
+import io.agentstate.ledger.StoredDecision;
+import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.platform.ProblemException;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * Appends events for REST writers (and the chat endpoint): validates with the same codec as the ledger, answers a repeat
+ * from the stored decision, otherwise publishes with acks=all and waits, within a budget, for the ledger's decision.
+ */
+@ApplicationScoped
+public class IngestService {
+
+    /** A decision, or none yet when the budget ran out (the writer polls {@code Location}). */
+    public record AppendResult(EventBatch batch, Optional<Decision> decision) {
+    }
+
+    private final EventCodec codec;
+    private final EventPublisher publisher;
+    private final DecisionWaiter waiter;
+    private final ArchiveRepository archive;
+    private final SessionViewStore views;
+    private final AgentStateConfig config;
+
+    IngestService(EventCodec codec, EventPublisher publisher, DecisionWaiter waiter, ArchiveRepository archive,
+            SessionViewStore views, AgentStateConfig config) {
+        this.codec = codec;
+        this.publisher = publisher;
+        this.waiter = waiter;
+        this.archive = archive;
+        this.views = views;
+        this.config = config;
+    }
+
+    /** The tenant of the caller (a single configured tenant until authentication arrives). */
+    public String tenant() {
+        return config.tenant();
+    }
+
+    /** Decodes and appends a REST body for a session. */
+    public Uni<AppendResult> append(String sessionId, byte[] body, String idempotencyKey, String ifMatch) {
+        EventBatch batch = codec.decodeRequest(sessionId, body, tenant(), idempotencyKey, expectedVersion(ifMatch),
+                Instant.now());
+        return append(batch);
+    }
+
+    /** Appends an already built batch (the chat endpoint writes its turns this way). */
+    public Uni<AppendResult> append(EventBatch batch) {
+        for (Event event : batch.events()) {
+            int size = codec.encode(event).length;
+            if (size > codec.limits().maxEventBytes()) {
+                throw new InvalidEventException("event " + event.id() + " of " + size + " bytes exceeds the limit of "
+                        + codec.limits().maxEventBytes());
+            }
+        }
+        String firstId = batch.first().id();
+        return archive.decision(batch.tenant(), firstId)
+                .chain(stored -> stored.isPresent() ? Uni.createFrom().item(new AppendResult(batch,
+                        Optional.of(repeat(batch, stored.get())))) : publishAndWait(batch));
+    }
+
+    /** The decision on an event id, from Redis while it is fresh, else from PostgreSQL. */
+    public Uni<Optional<Decision>> decision(String sessionId, String eventId) {
+        SessionKey session = new SessionKey(tenant(), sessionId);
+        return views.decision(session, eventId)
+                .chain(cached -> cached.isPresent() ? Uni.createFrom().item(cached)
+                        : archive.decision(tenant(), eventId)
+                                .map(stored -> stored.filter(s -> s.sessionId().equals(sessionId))
+                                        .map(s -> asDecision(s, List.of(eventId)))));
+    }
+
+    private Uni<AppendResult> publishAndWait(EventBatch batch) {
+        DecisionWaiter.Registration registration = waiter.register(batch.tenant(), batch.first().id());
+        return publisher.publish(batch, true)
+                .onFailure().invoke(registration::cancel)
+                .chain(() -> registration.await(config.ingest().decisionWait()))
+                .chain(decision -> decision.isPresent() ? Uni.createFrom().item(decision)
+                        : decision(batch.sessionId(), batch.first().id()))
+                .map(decision -> new AppendResult(batch, decision.map(d -> withIds(d, batch))));
+    }
+
+    private static Decision repeat(EventBatch batch, StoredDecision stored) {
+        return asDecision(stored, batch.events().stream().map(Event::id).toList()).asDuplicate();
+    }
+
+    private static Decision asDecision(StoredDecision stored, List<String> ids) {
+        boolean accepted = stored.outcome() == Decision.Outcome.ACCEPTED;
+        return new Decision(stored.tenant(), stored.sessionId(), ids, stored.outcome(),
+                accepted ? stored.version() : null, accepted ? stored.lastVersion() : null, stored.currentVersion(),
+                stored.reason());
+    }
+
+    private static Decision withIds(Decision decision, EventBatch batch) {
+        return new Decision(decision.tenant(), decision.sessionId(), batch.events().stream().map(Event::id).toList(),
+                decision.outcome(), decision.firstVersion(), decision.lastVersion(), decision.currentVersion(),
+                decision.reason());
+    }
+
+    /** {@code If-Match: 3}, {@code "3"} or {@code W/"3"}: the version the writer last saw. */
+    static Long expectedVersion(String ifMatch) {
+        if (ifMatch == null || ifMatch.isBlank()) {
+            return null;
+        }
+        String value = ifMatch.trim();
+        if (value.startsWith("W/")) {
+            value = value.substring(2);
+        }
+        value = value.replace("\"", "");
+        try {
+            long version = Long.parseLong(value);
+            if (version < 0) {
+                throw ProblemException.badRequest("If-Match must be a version of 0 or more");
+            }
+            return version;
+        } catch (NumberFormatException e) {
+            throw ProblemException.badRequest("If-Match must be a session version such as 3 or \"3\", not " + ifMatch);
+        }
+    }
+}

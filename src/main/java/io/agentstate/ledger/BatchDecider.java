@@ -1,0 +1,308 @@
+package io.agentstate.ledger;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.agentstate.event.Event;
+import io.agentstate.event.EventBatch;
+import io.agentstate.event.EventData;
+
+/**
+ * Decides a poll batch of log entries in log order, against what PostgreSQL knew before the batch, and produces
+ * everything the batch writes: rows for one transaction and view updates for one Redis pipeline. Pure: the same
+ * entries and context always give the same result (I4).
+ */
+public final class BatchDecider {
+
+    /** What PostgreSQL knew before the batch, for the keys the batch names. */
+    public record Context(Map<DecisionKey, StoredDecision> decisions, Map<SessionKey, SessionHead> heads,
+            Map<ToolKey, ToolCallStatus> toolCalls, Map<ScopeKey, JsonNode> scopes) {
+    }
+
+    public record DecisionKey(String tenant, String eventId) {
+    }
+
+    public record ToolKey(String tenant, String sessionId, String callId) {
+    }
+
+    public record ScopeKey(String tenant, String sessionId, String scope) {
+    }
+
+    public record EventRow(String tenant, String sessionId, long version, String eventId, String type, String source,
+            Instant occurredAt, int partition, long offset, byte[] payload) {
+    }
+
+    public record RejectionRow(String tenant, String sessionId, String eventId, long afterVersion,
+            Decision.Outcome outcome, String reason, String type, String source, Instant occurredAt, int partition,
+            long offset, byte[] payload) {
+    }
+
+    public record ToolCallRow(String tenant, String sessionId, String callId, ToolCallStatus status,
+            long requestedVersion, Long completedVersion) {
+    }
+
+    public record ScopeRow(String tenant, String sessionId, String scope, JsonNode document, long version) {
+    }
+
+    public record MemoryRow(String tenant, String userId, String eventId, String sessionId, long version, String fact,
+            List<String> tags, Instant recordedAt) {
+    }
+
+    /** The view changes of one session: valid only on a view at {@code fromVersion}. */
+    public record ViewUpdate(SessionKey session, long fromVersion, long toVersion, List<ViewCodec.Op> ops) {
+    }
+
+    /** Everything one batch writes. */
+    public record Result(List<EventRow> events, List<StoredDecision> decisions, List<RejectionRow> rejections,
+            Map<SessionKey, SessionHead> heads, List<ToolCallRow> toolCalls, List<ScopeRow> scopes,
+            List<MemoryRow> memories, List<ViewUpdate> views, List<Decision> replies, Map<Decision.Outcome, Integer> counts,
+            List<SessionHead> snapshotsDue) {
+    }
+
+    private final int snapshotEvery;
+
+    public BatchDecider(int snapshotEvery) {
+        this.snapshotEvery = snapshotEvery;
+    }
+
+    public Result decide(List<LogEntry> entries, Context context) {
+        return new Run(context).decide(entries);
+    }
+
+    /** One batch's working set; decisions made earlier in the batch are visible to later entries. */
+    private final class Run {
+        private final Map<DecisionKey, StoredDecision> decisions;
+        private final Map<SessionKey, SessionHead> heads;
+        private final Map<ToolKey, ToolCallStatus> toolCalls;
+        private final Map<ScopeKey, JsonNode> scopes;
+        private final Map<SessionKey, SessionHead> changedHeads = new LinkedHashMap<>();
+        private final Map<SessionKey, Long> viewFrom = new HashMap<>();
+        private final Map<SessionKey, List<ViewCodec.Op>> viewOps = new LinkedHashMap<>();
+        private final List<EventRow> eventRows = new ArrayList<>();
+        private final List<StoredDecision> decisionRows = new ArrayList<>();
+        private final List<RejectionRow> rejectionRows = new ArrayList<>();
+        private final Map<ToolKey, ToolCallRow> toolRows = new LinkedHashMap<>();
+        private final Map<ScopeKey, ScopeRow> scopeRows = new LinkedHashMap<>();
+        private final List<MemoryRow> memoryRows = new ArrayList<>();
+        private final List<Decision> replies = new ArrayList<>();
+        private final Map<Decision.Outcome, Integer> counts = new LinkedHashMap<>();
+        private final List<SessionHead> snapshotsDue = new ArrayList<>();
+
+        Run(Context context) {
+            this.decisions = new HashMap<>(context.decisions());
+            this.heads = new HashMap<>(context.heads());
+            this.toolCalls = new HashMap<>(context.toolCalls());
+            this.scopes = new HashMap<>(context.scopes());
+        }
+
+        Result decide(List<LogEntry> entries) {
+            for (LogEntry entry : entries) {
+                Decision decision = decideEntry(entry);
+                counts.merge(decision.outcome(), entry.batch().events().size(), Integer::sum);
+                if (entry.replyRequested()) {
+                    replies.add(decision);
+                }
+            }
+            List<ViewUpdate> views = new ArrayList<>();
+            changedHeads.forEach((key, head) -> {
+                List<ViewCodec.Op> ops = viewOps.computeIfAbsent(key, k -> new ArrayList<>());
+                ops.addAll(ViewCodec.headFields(head));
+                views.add(new ViewUpdate(key, viewFrom.get(key), head.version(), ops));
+            });
+            return new Result(eventRows, decisionRows, rejectionRows, changedHeads, new ArrayList<>(toolRows.values()),
+                    new ArrayList<>(scopeRows.values()), memoryRows, views, replies, counts, snapshotsDue);
+        }
+
+        private Decision decideEntry(LogEntry entry) {
+            EventBatch batch = entry.batch();
+            SessionKey key = new SessionKey(batch.tenant(), batch.sessionId());
+            List<String> ids = batch.events().stream().map(Event::id).toList();
+            List<StoredDecision> known = new ArrayList<>();
+            for (String id : ids) {
+                StoredDecision stored = decisions.get(new DecisionKey(batch.tenant(), id));
+                if (stored != null) {
+                    known.add(stored);
+                }
+            }
+            SessionHead head = heads.getOrDefault(key, SessionHead.empty(key.tenant(), key.sessionId()));
+            if (known.size() == ids.size()) {
+                StoredDecision first = known.get(0);
+                Long firstVersion = first.outcome() == Decision.Outcome.ACCEPTED ? first.version() : null;
+                return new Decision(key.tenant(), key.sessionId(), ids, Decision.Outcome.DUPLICATE, firstVersion,
+                        first.lastVersion(), first.currentVersion(),
+                        first.outcome() == Decision.Outcome.ACCEPTED ? null
+                                : "originally " + first.outcome().name().toLowerCase() + ": " + first.reason());
+            }
+            if (!known.isEmpty()) {
+                return refuse(entry, key, head, Decision.Outcome.REJECTED,
+                        "the batch overlaps event " + known.get(0).eventId() + ", decided earlier");
+            }
+            Long expected = batch.expectedVersion();
+            if (expected != null && expected != head.version()) {
+                return refuse(entry, key, head, Decision.Outcome.CONFLICT,
+                        "expected version " + expected + " but the session is at " + head.version());
+            }
+            Map<String, ToolCallStatus> calls = new HashMap<>();
+            SessionHead next = head;
+            for (Event event : batch.events()) {
+                String toolCall = callId(event);
+                if (toolCall != null && !calls.containsKey(toolCall)) {
+                    ToolCallStatus status = toolCalls.get(new ToolKey(key.tenant(), key.sessionId(), toolCall));
+                    if (status != null) {
+                        calls.put(toolCall, status);
+                    }
+                }
+                String reason = next.rejection(event, calls);
+                if (reason != null) {
+                    String why = batch.events().size() > 1 ? "event " + event.id() + ": " + reason : reason;
+                    return refuse(entry, key, head, Decision.Outcome.REJECTED, why);
+                }
+                next = next.advance(event, next.version() + 1, 0);
+                trackToolCall(event, calls);
+            }
+            return accept(entry, key, head);
+        }
+
+        private Decision accept(LogEntry entry, SessionKey key, SessionHead head) {
+            EventBatch batch = entry.batch();
+            viewFrom.putIfAbsent(key, head.version());
+            List<ViewCodec.Op> ops = viewOps.computeIfAbsent(key, k -> new ArrayList<>());
+            SessionHead current = head;
+            long first = head.version() + 1;
+            long last = head.version() + batch.events().size();
+            for (int i = 0; i < batch.events().size(); i++) {
+                Event event = batch.events().get(i);
+                byte[] payload = entry.payloads().get(i);
+                long version = current.version() + 1;
+                current = current.advance(event, version, payload.length);
+                eventRows.add(new EventRow(key.tenant(), key.sessionId(), version, event.id(), event.type(),
+                        event.source(), event.time(), entry.partition(), entry.offset(), payload));
+                decisionRows.add(new StoredDecision(key.tenant(), event.id(), key.sessionId(),
+                        Decision.Outcome.ACCEPTED, version, last, last, null));
+                effects(event, version, key, ops);
+                if (snapshotEvery > 0 && version % snapshotEvery == 0) {
+                    snapshotsDue.add(current);
+                }
+            }
+            heads.put(key, current);
+            changedHeads.put(key, current);
+            for (StoredDecision row : decisionRows.subList(decisionRows.size() - batch.events().size(),
+                    decisionRows.size())) {
+                decisions.put(new DecisionKey(row.tenant(), row.eventId()), row);
+            }
+            return new Decision(key.tenant(), key.sessionId(), batch.events().stream().map(Event::id).toList(),
+                    Decision.Outcome.ACCEPTED, first, last, last, null);
+        }
+
+        // The per-event writes besides the archive row: tool ledger, scopes, memories and the view pieces.
+        private void effects(Event event, long version, SessionKey key, List<ViewCodec.Op> ops) {
+            switch (event.kind()) {
+                case SESSION_STARTED -> {
+                    EventData.SessionStarted data = (EventData.SessionStarted) event.payload();
+                    if (data.metadata() != null) {
+                        ops.add(ViewCodec.meta("metadata", data.metadata()));
+                    }
+                }
+                case MESSAGE_APPENDED -> {
+                    EventData.MessageAppended data = (EventData.MessageAppended) event.payload();
+                    ops.add(ViewCodec.message(new SessionState.Message(version, event.id(), data.role(), data.content(),
+                            data.name(), data.toolCallId(), event.source(), event.time())));
+                }
+                case TOOL_REQUESTED -> {
+                    EventData.ToolRequested data = (EventData.ToolRequested) event.payload();
+                    ToolKey tool = new ToolKey(key.tenant(), key.sessionId(), data.callId());
+                    toolCalls.put(tool, ToolCallStatus.REQUESTED);
+                    toolRows.put(tool, new ToolCallRow(key.tenant(), key.sessionId(), data.callId(),
+                            ToolCallStatus.REQUESTED, version, null));
+                    ops.add(ViewCodec.toolRequest(new SessionState.ToolCall(data.callId(), data.tool(), data.arguments(),
+                            ToolCallStatus.REQUESTED, null, null, version, null, event.source(), null)));
+                }
+                case TOOL_COMPLETED -> {
+                    EventData.ToolCompleted data = (EventData.ToolCompleted) event.payload();
+                    ToolKey tool = new ToolKey(key.tenant(), key.sessionId(), data.callId());
+                    ToolCallStatus status = data.error() != null ? ToolCallStatus.FAILED : ToolCallStatus.COMPLETED;
+                    toolCalls.put(tool, status);
+                    ToolCallRow requested = toolRows.get(tool);
+                    toolRows.put(tool, new ToolCallRow(key.tenant(), key.sessionId(), data.callId(), status,
+                            requested != null ? requested.requestedVersion() : 0, version));
+                    ops.add(ViewCodec.toolResult(new SessionState.ToolCall(data.callId(), null, null, status,
+                            data.output(), data.error(), 0, version, null, event.source())));
+                }
+                case STATE_PATCHED -> {
+                    EventData.StatePatched data = (EventData.StatePatched) event.payload();
+                    ScopeKey scope = new ScopeKey(key.tenant(), key.sessionId(), data.scope());
+                    JsonNode merged = JsonMergePatch.apply(scopes.get(scope), data.patch());
+                    scopes.put(scope, merged);
+                    scopeRows.put(scope, new ScopeRow(key.tenant(), key.sessionId(), data.scope(), merged, version));
+                    ops.add(ViewCodec.scope(data.scope(), merged));
+                }
+                case MEMORY_RECORDED -> {
+                    EventData.MemoryRecorded data = (EventData.MemoryRecorded) event.payload();
+                    memoryRows.add(new MemoryRow(key.tenant(), data.userId(), event.id(), key.sessionId(), version,
+                            data.fact(), data.tags(), event.time()));
+                }
+                case SUMMARY_RECORDED -> {
+                    EventData.SummaryRecorded data = (EventData.SummaryRecorded) event.payload();
+                    ops.add(ViewCodec.meta("summary", new SessionState.Summary(version, data.throughVersion(),
+                            data.summary(), data.model(), data.promptVersion())));
+                    ops.add(ViewCodec.trim(data.throughVersion()));
+                }
+                case SESSION_ENDED -> {
+                    EventData.SessionEnded data = (EventData.SessionEnded) event.payload();
+                    if (data.reason() != null) {
+                        ops.add(ViewCodec.meta("endedReason", data.reason()));
+                    }
+                }
+                case CUSTOM -> {
+                    // recorded in the archive and the timeline only
+                }
+            }
+        }
+
+        private Decision refuse(LogEntry entry, SessionKey key, SessionHead head, Decision.Outcome outcome,
+                String reason) {
+            EventBatch batch = entry.batch();
+            for (int i = 0; i < batch.events().size(); i++) {
+                Event event = batch.events().get(i);
+                DecisionKey decisionKey = new DecisionKey(key.tenant(), event.id());
+                if (decisions.containsKey(decisionKey)) {
+                    continue;
+                }
+                StoredDecision row = new StoredDecision(key.tenant(), event.id(), key.sessionId(), outcome, null, null,
+                        head.version(), reason);
+                decisions.put(decisionKey, row);
+                decisionRows.add(row);
+                rejectionRows.add(new RejectionRow(key.tenant(), key.sessionId(), event.id(), head.version(), outcome,
+                        reason, event.type(), event.source(), event.time(), entry.partition(), entry.offset(),
+                        entry.payloads().get(i)));
+            }
+            return new Decision(key.tenant(), key.sessionId(), batch.events().stream().map(Event::id).toList(), outcome,
+                    null, null, head.version(), reason);
+        }
+
+        private static String callId(Event event) {
+            return switch (event.kind()) {
+                case TOOL_REQUESTED -> ((EventData.ToolRequested) event.payload()).callId();
+                case TOOL_COMPLETED -> ((EventData.ToolCompleted) event.payload()).callId();
+                case SESSION_STARTED, MESSAGE_APPENDED, STATE_PATCHED, MEMORY_RECORDED, SUMMARY_RECORDED,
+                        SESSION_ENDED, CUSTOM ->
+                    null;
+            };
+        }
+
+        private static void trackToolCall(Event event, Map<String, ToolCallStatus> calls) {
+            if (event.payload() instanceof EventData.ToolRequested requested) {
+                calls.put(requested.callId(), ToolCallStatus.REQUESTED);
+            } else if (event.payload() instanceof EventData.ToolCompleted completed) {
+                calls.put(completed.callId(),
+                        completed.error() != null ? ToolCallStatus.FAILED : ToolCallStatus.COMPLETED);
+            }
+        }
+    }
+}

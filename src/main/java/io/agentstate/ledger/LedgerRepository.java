@@ -1,0 +1,397 @@
+package io.agentstate.ledger;
+
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.agentstate.event.EventData;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.SqlConnection;
+import io.vertx.mutiny.sqlclient.Tuple;
+
+/**
+ * The ledger's PostgreSQL side: one transaction per batch that locks the partitions' offsets, reads the context the
+ * batch needs, and writes what the decider produced, with the new offsets. Arrays are sent whole ({@code unnest}), so a
+ * batch costs a handful of statements whatever its size.
+ */
+@ApplicationScoped
+public class LedgerRepository {
+
+    /** The offsets of one partition as stored with the batches that applied it. */
+    public record PartitionOffset(int partition, long nextOffset, List<SessionKey> lastSessions) {
+    }
+
+    /** What a batch transaction produced; null result when every record had been applied before. */
+    public record Applied(BatchDecider.Result result, Map<Integer, Long> offsets) {
+    }
+
+    /** Another ledger owner moved this partition's offset: this batch is stale and is abandoned (I7). */
+    public static class FencedException extends RuntimeException {
+        public FencedException(String message) {
+            super(message);
+        }
+    }
+
+    private final Pool pool;
+
+    LedgerRepository(Pool pool) {
+        this.pool = pool;
+    }
+
+    /**
+     * Applies a poll batch in one transaction.
+     *
+     * @param group consumer group
+     * @param topic the event topic
+     * @param lastOffsets the last offset of the poll batch per partition (valid and poison records alike)
+     * @param decide given the offsets already applied, drops applied entries, runs side effects that must precede the
+     *        commit (dead letters), and decides the rest against the loaded context
+     */
+    public Uni<Applied> apply(String group, String topic, Map<Integer, Long> lastOffsets, Decide decide) {
+        return pool.withTransaction(connection -> lockOffsets(connection, group, topic, lastOffsets.keySet())
+                .chain(applied -> decide.filter(applied)
+                        .chain(entries -> loadContext(connection, entries)
+                                .map(context -> decide.decide(entries, context))
+                                .chain(result -> write(connection, result)
+                                        .chain(() -> saveOffsets(connection, group, topic, applied, lastOffsets, result))
+                                        .replaceWith(new Applied(result, lastOffsets))))));
+    }
+
+    /** The two steps of a batch that depend on what PostgreSQL already holds. */
+    public interface Decide {
+        /** Keeps the entries at or after each partition's stored next offset (and dead-letters the poison ones). */
+        Uni<List<LogEntry>> filter(Map<Integer, Long> nextOffsets);
+
+        /** Decides the kept entries. */
+        BatchDecider.Result decide(List<LogEntry> entries, BatchDecider.Context context);
+    }
+
+    /** The stored offsets of some partitions, for seeking on assignment. */
+    public Uni<List<PartitionOffset>> offsets(String group, String topic, Collection<Integer> partitions) {
+        return pool.preparedQuery("SELECT partition, next_offset, last_sessions FROM ledger_offsets "
+                + "WHERE consumer_group = $1 AND topic = $2 AND partition = ANY($3)")
+                .execute(Tuple.of(group, topic, partitions.toArray(new Integer[0])))
+                .map(rows -> {
+                    List<PartitionOffset> offsets = new ArrayList<>();
+                    for (Row row : rows) {
+                        List<SessionKey> sessions = new ArrayList<>();
+                        for (String encoded : row.getArrayOfStrings("last_sessions")) {
+                            int slash = encoded.indexOf('/');
+                            sessions.add(new SessionKey(encoded.substring(0, slash), encoded.substring(slash + 1)));
+                        }
+                        offsets.add(new PartitionOffset(row.getInteger("partition"), row.getLong("next_offset"),
+                                sessions));
+                    }
+                    return offsets;
+                });
+    }
+
+    private Uni<Map<Integer, Long>> lockOffsets(SqlConnection connection, String group, String topic,
+            Set<Integer> partitions) {
+        return connection.preparedQuery("SELECT partition, next_offset FROM ledger_offsets "
+                + "WHERE consumer_group = $1 AND topic = $2 AND partition = ANY($3) FOR UPDATE")
+                .execute(Tuple.of(group, topic, partitions.toArray(new Integer[0])))
+                .map(rows -> {
+                    Map<Integer, Long> next = new HashMap<>();
+                    rows.forEach(row -> next.put(row.getInteger("partition"), row.getLong("next_offset")));
+                    return next;
+                });
+    }
+
+    private Uni<BatchDecider.Context> loadContext(SqlConnection connection, List<LogEntry> entries) {
+        Set<BatchDecider.DecisionKey> ids = new LinkedHashSet<>();
+        Set<SessionKey> sessions = new LinkedHashSet<>();
+        Set<BatchDecider.ToolKey> tools = new LinkedHashSet<>();
+        Set<BatchDecider.ScopeKey> scopes = new LinkedHashSet<>();
+        for (LogEntry entry : entries) {
+            String tenant = entry.batch().tenant();
+            String session = entry.batch().sessionId();
+            sessions.add(new SessionKey(tenant, session));
+            entry.batch().events().forEach(event -> {
+                ids.add(new BatchDecider.DecisionKey(tenant, event.id()));
+                if (event.payload() instanceof EventData.ToolRequested requested) {
+                    tools.add(new BatchDecider.ToolKey(tenant, session, requested.callId()));
+                } else if (event.payload() instanceof EventData.ToolCompleted completed) {
+                    tools.add(new BatchDecider.ToolKey(tenant, session, completed.callId()));
+                } else if (event.payload() instanceof EventData.StatePatched patched) {
+                    scopes.add(new BatchDecider.ScopeKey(tenant, session, patched.scope()));
+                }
+            });
+        }
+        if (entries.isEmpty()) {
+            return Uni.createFrom().item(new BatchDecider.Context(Map.of(), Map.of(), Map.of(), Map.of()));
+        }
+        return loadDecisions(connection, ids)
+                .chain(decisions -> loadHeads(connection, sessions)
+                        .chain(heads -> loadTools(connection, tools)
+                                .chain(calls -> loadScopes(connection, scopes)
+                                        .map(docs -> new BatchDecider.Context(decisions, heads, calls, docs)))));
+    }
+
+    private Uni<Map<BatchDecider.DecisionKey, StoredDecision>> loadDecisions(SqlConnection connection,
+            Set<BatchDecider.DecisionKey> ids) {
+        return connection.preparedQuery("SELECT d.* FROM unnest($1::text[], $2::text[]) AS k(tenant, event_id) "
+                + "JOIN decisions d ON d.tenant = k.tenant AND d.event_id = k.event_id")
+                .execute(Tuple.of(column(ids, BatchDecider.DecisionKey::tenant),
+                        column(ids, BatchDecider.DecisionKey::eventId)))
+                .map(rows -> {
+                    Map<BatchDecider.DecisionKey, StoredDecision> found = new HashMap<>();
+                    for (Row row : rows) {
+                        StoredDecision decision = decision(row);
+                        found.put(new BatchDecider.DecisionKey(decision.tenant(), decision.eventId()), decision);
+                    }
+                    return found;
+                });
+    }
+
+    /** A decision row as a record. */
+    static StoredDecision decision(Row row) {
+        return new StoredDecision(row.getString("tenant"), row.getString("event_id"), row.getString("session_id"),
+                Decision.Outcome.valueOf(row.getString("outcome")), row.getLong("version"), row.getLong("last_version"),
+                row.getLong("current_version"), row.getString("reason"));
+    }
+
+    private Uni<Map<SessionKey, SessionHead>> loadHeads(SqlConnection connection, Set<SessionKey> sessions) {
+        return connection.preparedQuery("SELECT h.* FROM unnest($1::text[], $2::text[]) AS k(tenant, session_id) "
+                + "JOIN session_heads h ON h.tenant = k.tenant AND h.session_id = k.session_id")
+                .execute(Tuple.of(column(sessions, SessionKey::tenant), column(sessions, SessionKey::sessionId)))
+                .map(rows -> {
+                    Map<SessionKey, SessionHead> heads = new HashMap<>();
+                    for (Row row : rows) {
+                        SessionHead head = head(row);
+                        heads.put(new SessionKey(head.tenant(), head.sessionId()), head);
+                    }
+                    return heads;
+                });
+    }
+
+    /** A head row as a record. */
+    static SessionHead head(Row row) {
+        return new SessionHead(row.getString("tenant"), row.getString("session_id"), row.getLong("version"),
+                SessionStatus.valueOf(row.getString("status")), row.getString("user_id"),
+                instant(row.getOffsetDateTime("created_at")), instant(row.getOffsetDateTime("updated_at")),
+                row.getLong("message_count"), row.getLong("summary_through"), row.getLong("bytes"));
+    }
+
+    private Uni<Map<BatchDecider.ToolKey, ToolCallStatus>> loadTools(SqlConnection connection,
+            Set<BatchDecider.ToolKey> tools) {
+        if (tools.isEmpty()) {
+            return Uni.createFrom().item(Map.of());
+        }
+        return connection.preparedQuery("SELECT t.tenant, t.session_id, t.call_id, t.status "
+                + "FROM unnest($1::text[], $2::text[], $3::text[]) AS k(tenant, session_id, call_id) "
+                + "JOIN tool_calls t ON t.tenant = k.tenant AND t.session_id = k.session_id AND t.call_id = k.call_id")
+                .execute(Tuple.of(column(tools, BatchDecider.ToolKey::tenant),
+                        column(tools, BatchDecider.ToolKey::sessionId), column(tools, BatchDecider.ToolKey::callId)))
+                .map(rows -> {
+                    Map<BatchDecider.ToolKey, ToolCallStatus> found = new HashMap<>();
+                    rows.forEach(row -> found.put(new BatchDecider.ToolKey(row.getString("tenant"),
+                            row.getString("session_id"), row.getString("call_id")),
+                            ToolCallStatus.valueOf(row.getString("status"))));
+                    return found;
+                });
+    }
+
+    private Uni<Map<BatchDecider.ScopeKey, JsonNode>> loadScopes(SqlConnection connection,
+            Set<BatchDecider.ScopeKey> scopes) {
+        if (scopes.isEmpty()) {
+            return Uni.createFrom().item(Map.of());
+        }
+        return connection.preparedQuery("SELECT s.tenant, s.session_id, s.scope, s.document "
+                + "FROM unnest($1::text[], $2::text[], $3::text[]) AS k(tenant, session_id, scope) "
+                + "JOIN session_scopes s ON s.tenant = k.tenant AND s.session_id = k.session_id AND s.scope = k.scope")
+                .execute(Tuple.of(column(scopes, BatchDecider.ScopeKey::tenant),
+                        column(scopes, BatchDecider.ScopeKey::sessionId), column(scopes, BatchDecider.ScopeKey::scope)))
+                .map(rows -> {
+                    Map<BatchDecider.ScopeKey, JsonNode> found = new HashMap<>();
+                    rows.forEach(row -> found.put(new BatchDecider.ScopeKey(row.getString("tenant"),
+                            row.getString("session_id"), row.getString("scope")),
+                            ViewCodec.read(row.getString("document"), JsonNode.class)));
+                    return found;
+                });
+    }
+
+    private Uni<Void> write(SqlConnection connection, BatchDecider.Result result) {
+        List<Uni<Void>> steps = new ArrayList<>();
+        if (!result.events().isEmpty()) {
+            List<BatchDecider.EventRow> rows = result.events();
+            steps.add(step(connection.preparedQuery("INSERT INTO events (tenant, session_id, version, event_id, type, source, "
+                    + "occurred_at, log_partition, log_offset, payload) SELECT * FROM unnest($1::text[], $2::text[], "
+                    + "$3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::int[], $9::bigint[], "
+                    + "$10::bytea[])")
+                    .execute(Tuple.from(List.of(
+                            strings(rows, BatchDecider.EventRow::tenant), strings(rows, BatchDecider.EventRow::sessionId),
+                            longs(rows, BatchDecider.EventRow::version), strings(rows, BatchDecider.EventRow::eventId),
+                            strings(rows, BatchDecider.EventRow::type), strings(rows, BatchDecider.EventRow::source),
+                            times(rows, BatchDecider.EventRow::occurredAt), ints(rows, BatchDecider.EventRow::partition),
+                            longs(rows, BatchDecider.EventRow::offset), buffers(rows, BatchDecider.EventRow::payload))))));
+        }
+        if (!result.decisions().isEmpty()) {
+            List<StoredDecision> rows = result.decisions();
+            steps.add(step(connection.preparedQuery("INSERT INTO decisions (tenant, event_id, session_id, outcome, version, "
+                    + "last_version, current_version, reason) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], "
+                    + "$4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[])")
+                    .execute(Tuple.from(List.of(strings(rows, StoredDecision::tenant),
+                            strings(rows, StoredDecision::eventId), strings(rows, StoredDecision::sessionId),
+                            strings(rows, d -> d.outcome().name()), longs(rows, StoredDecision::version),
+                            longs(rows, StoredDecision::lastVersion), longs(rows, StoredDecision::currentVersion),
+                            strings(rows, StoredDecision::reason))))));
+        }
+        if (!result.rejections().isEmpty()) {
+            List<BatchDecider.RejectionRow> rows = result.rejections();
+            steps.add(step(connection.preparedQuery("INSERT INTO rejections (tenant, session_id, event_id, after_version, "
+                    + "outcome, reason, type, source, occurred_at, log_partition, log_offset, payload) SELECT * FROM "
+                    + "unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], "
+                    + "$8::text[], $9::timestamptz[], $10::int[], $11::bigint[], $12::bytea[])")
+                    .execute(Tuple.from(List.of(strings(rows, BatchDecider.RejectionRow::tenant),
+                            strings(rows, BatchDecider.RejectionRow::sessionId),
+                            strings(rows, BatchDecider.RejectionRow::eventId),
+                            longs(rows, BatchDecider.RejectionRow::afterVersion),
+                            strings(rows, r -> r.outcome().name()), strings(rows, BatchDecider.RejectionRow::reason),
+                            strings(rows, BatchDecider.RejectionRow::type), strings(rows, BatchDecider.RejectionRow::source),
+                            times(rows, BatchDecider.RejectionRow::occurredAt),
+                            ints(rows, BatchDecider.RejectionRow::partition),
+                            longs(rows, BatchDecider.RejectionRow::offset),
+                            buffers(rows, BatchDecider.RejectionRow::payload))))));
+        }
+        if (!result.heads().isEmpty()) {
+            List<SessionHead> rows = new ArrayList<>(result.heads().values());
+            steps.add(step(connection.preparedQuery("INSERT INTO session_heads (tenant, session_id, version, status, user_id, "
+                    + "created_at, updated_at, message_count, summary_through, bytes) SELECT * FROM unnest($1::text[], "
+                    + "$2::text[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], "
+                    + "$8::bigint[], $9::bigint[], $10::bigint[]) ON CONFLICT (tenant, session_id) DO UPDATE SET "
+                    + "version = EXCLUDED.version, status = EXCLUDED.status, user_id = EXCLUDED.user_id, "
+                    + "updated_at = EXCLUDED.updated_at, message_count = EXCLUDED.message_count, "
+                    + "summary_through = EXCLUDED.summary_through, bytes = EXCLUDED.bytes")
+                    .execute(Tuple.from(List.of(strings(rows, SessionHead::tenant), strings(rows, SessionHead::sessionId),
+                            longs(rows, SessionHead::version), strings(rows, h -> h.status().name()),
+                            strings(rows, SessionHead::userId), times(rows, SessionHead::createdAt),
+                            times(rows, SessionHead::updatedAt), longs(rows, SessionHead::messageCount),
+                            longs(rows, SessionHead::summaryThrough), longs(rows, SessionHead::bytes))))));
+        }
+        if (!result.toolCalls().isEmpty()) {
+            List<BatchDecider.ToolCallRow> rows = result.toolCalls();
+            steps.add(step(connection.preparedQuery("INSERT INTO tool_calls (tenant, session_id, call_id, status, "
+                    + "requested_version, completed_version) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], "
+                    + "$4::text[], $5::bigint[], $6::bigint[]) ON CONFLICT (tenant, session_id, call_id) DO UPDATE SET "
+                    + "status = EXCLUDED.status, completed_version = EXCLUDED.completed_version")
+                    .execute(Tuple.from(List.of(strings(rows, BatchDecider.ToolCallRow::tenant),
+                            strings(rows, BatchDecider.ToolCallRow::sessionId),
+                            strings(rows, BatchDecider.ToolCallRow::callId), strings(rows, r -> r.status().name()),
+                            longs(rows, BatchDecider.ToolCallRow::requestedVersion),
+                            longs(rows, BatchDecider.ToolCallRow::completedVersion))))));
+        }
+        if (!result.scopes().isEmpty()) {
+            List<BatchDecider.ScopeRow> rows = result.scopes();
+            steps.add(step(connection.preparedQuery("INSERT INTO session_scopes (tenant, session_id, scope, document, version) "
+                    + "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) "
+                    + "ON CONFLICT (tenant, session_id, scope) DO UPDATE SET document = EXCLUDED.document, "
+                    + "version = EXCLUDED.version")
+                    .execute(Tuple.from(List.of(strings(rows, BatchDecider.ScopeRow::tenant),
+                            strings(rows, BatchDecider.ScopeRow::sessionId), strings(rows, BatchDecider.ScopeRow::scope),
+                            strings(rows, r -> ViewCodec.write(r.document())),
+                            longs(rows, BatchDecider.ScopeRow::version))))));
+        }
+        for (BatchDecider.MemoryRow memory : result.memories()) {
+            steps.add(step(connection.preparedQuery("INSERT INTO memories (tenant, user_id, event_id, session_id, version, "
+                    + "fact, tags, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING")
+                    .execute(Tuple.from(List.of(memory.tenant(), memory.userId(), memory.eventId(), memory.sessionId(),
+                            memory.version(), memory.fact(), memory.tags().toArray(new String[0]),
+                            offset(memory.recordedAt()))))));
+        }
+        // Statements on one connection run in order; starting them together pipelines them.
+        if (steps.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        return Uni.join().all(steps).andFailFast().replaceWithVoid();
+    }
+
+    private Uni<Void> saveOffsets(SqlConnection connection, String group, String topic, Map<Integer, Long> applied,
+            Map<Integer, Long> lastOffsets, BatchDecider.Result result) {
+        Map<Integer, List<String>> sessionsByPartition = new HashMap<>();
+        List<Uni<Void>> steps = new ArrayList<>();
+        Map<SessionKey, Integer> partitionOf = new LinkedHashMap<>();
+        result.events().forEach(row -> partitionOf.put(new SessionKey(row.tenant(), row.sessionId()), row.partition()));
+        partitionOf.forEach((session, partition) -> sessionsByPartition.computeIfAbsent(partition, p -> new ArrayList<>())
+                .add(session.tenant() + "/" + session.sessionId()));
+        for (Map.Entry<Integer, Long> last : lastOffsets.entrySet()) {
+            int partition = last.getKey();
+            long next = last.getValue() + 1;
+            Long previous = applied.get(partition);
+            if (previous != null && previous >= next) {
+                continue;
+            }
+            String[] sessions = sessionsByPartition.getOrDefault(partition, List.of()).toArray(new String[0]);
+            Uni<?> step = previous == null
+                    ? connection.preparedQuery("INSERT INTO ledger_offsets (consumer_group, topic, partition, "
+                            + "next_offset, last_sessions) VALUES ($1, $2, $3, $4, $5)")
+                            .execute(Tuple.of(group, topic, partition, next, sessions))
+                    : connection.preparedQuery("UPDATE ledger_offsets SET next_offset = $4, last_sessions = $5 "
+                            + "WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND next_offset = $6")
+                            .execute(Tuple.from(List.of(group, topic, partition, next, sessions, previous)))
+                            .invoke(rows -> {
+                                if (rows.rowCount() != 1) {
+                                    throw new FencedException("partition " + partition + " moved past " + previous);
+                                }
+                            });
+            steps.add(step(step));
+        }
+        if (steps.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        return Uni.join().all(steps).andFailFast().replaceWithVoid();
+    }
+
+    private static Uni<Void> step(Uni<?> statement) {
+        return statement.replaceWithVoid();
+    }
+
+    private static <T> String[] column(Collection<T> keys, Function<T, String> field) {
+        return keys.stream().map(field).toArray(String[]::new);
+    }
+
+    private static <T> String[] strings(List<T> rows, Function<T, String> field) {
+        return rows.stream().map(field).toArray(String[]::new);
+    }
+
+    private static <T> Long[] longs(List<T> rows, Function<T, Long> field) {
+        return rows.stream().map(field).toArray(Long[]::new);
+    }
+
+    private static <T> Integer[] ints(List<T> rows, Function<T, Integer> field) {
+        return rows.stream().map(field).toArray(Integer[]::new);
+    }
+
+    private static <T> OffsetDateTime[] times(List<T> rows, Function<T, Instant> field) {
+        return rows.stream().map(field).map(LedgerRepository::offset).toArray(OffsetDateTime[]::new);
+    }
+
+    // Arrays must hold core buffers: the client does not unwrap Mutiny ones inside arrays.
+    private static <T> io.vertx.core.buffer.Buffer[] buffers(List<T> rows, Function<T, byte[]> field) {
+        return rows.stream().map(field).map(io.vertx.core.buffer.Buffer::buffer)
+                .toArray(io.vertx.core.buffer.Buffer[]::new);
+    }
+
+    static OffsetDateTime offset(Instant instant) {
+        return instant == null ? null : instant.atOffset(ZoneOffset.UTC);
+    }
+
+    static Instant instant(OffsetDateTime time) {
+        return time == null ? null : time.toInstant();
+    }
+}

@@ -1,0 +1,81 @@
+package io.agentstate.ledger;
+
+import java.time.Instant;
+import java.util.Map;
+
+import io.agentstate.event.Event;
+import io.agentstate.event.EventData;
+
+/**
+ * The few facts a decision needs about a session, kept small so deciding costs the event, not the session. Tool-call
+ * statuses come alongside, loaded only for the calls an event names.
+ *
+ * @param tenant owning tenant
+ * @param sessionId the session
+ * @param version last applied version
+ * @param status life-cycle status
+ * @param userId the user named at start, or null
+ * @param createdAt time of the first event
+ * @param updatedAt time of the last event
+ * @param messageCount messages ever appended
+ * @param summaryThrough the version the latest summary covers, 0 if none
+ * @param bytes archived size of every applied event
+ */
+public record SessionHead(String tenant, String sessionId, long version, SessionStatus status, String userId,
+        Instant createdAt, Instant updatedAt, long messageCount, long summaryThrough, long bytes) {
+
+    public static SessionHead empty(String tenant, String sessionId) {
+        return new SessionHead(tenant, sessionId, 0, SessionStatus.NEW, null, null, null, 0, 0, 0);
+    }
+
+    /**
+     * Why this event cannot apply at this point of the log, or null when it can.
+     *
+     * @param event the event
+     * @param calls statuses of the tool calls the event names (absent: unknown in this session)
+     */
+    public String rejection(Event event, Map<String, ToolCallStatus> calls) {
+        if (status == SessionStatus.ENDED) {
+            return "session ended";
+        }
+        return switch (event.kind()) {
+            case SESSION_STARTED -> version > 0 ? "session already started" : null;
+            case TOOL_REQUESTED -> {
+                String callId = ((EventData.ToolRequested) event.payload()).callId();
+                yield calls.containsKey(callId) ? "tool call " + callId + " already requested" : null;
+            }
+            case TOOL_COMPLETED -> {
+                String callId = ((EventData.ToolCompleted) event.payload()).callId();
+                ToolCallStatus current = calls.get(callId);
+                yield current == null ? "tool call " + callId + " was never requested"
+                        : current != ToolCallStatus.REQUESTED ? "tool call " + callId + " already completed" : null;
+            }
+            case SUMMARY_RECORDED -> {
+                long through = ((EventData.SummaryRecorded) event.payload()).throughVersion();
+                yield through > version ? "summary covers version " + through + " but the session is at " + version
+                        : through <= summaryThrough ? "versions up to " + summaryThrough + " are already summarised"
+                                : null;
+            }
+            case MESSAGE_APPENDED, STATE_PATCHED, MEMORY_RECORDED, SESSION_ENDED, CUSTOM -> null;
+        };
+    }
+
+    /** The head after an accepted event; the same transitions as {@link SessionState#apply}. */
+    public SessionHead advance(Event event, long newVersion, int size) {
+        SessionStatus nextStatus = status == SessionStatus.NEW ? SessionStatus.ACTIVE : status;
+        String nextUser = userId;
+        long messages = messageCount;
+        long through = summaryThrough;
+        switch (event.kind()) {
+            case SESSION_STARTED -> nextUser = ((EventData.SessionStarted) event.payload()).userId();
+            case MESSAGE_APPENDED -> messages++;
+            case SUMMARY_RECORDED -> through = ((EventData.SummaryRecorded) event.payload()).throughVersion();
+            case SESSION_ENDED -> nextStatus = SessionStatus.ENDED;
+            case TOOL_REQUESTED, TOOL_COMPLETED, STATE_PATCHED, MEMORY_RECORDED, CUSTOM -> {
+                // no head field changes
+            }
+        }
+        return new SessionHead(tenant, sessionId, newVersion, nextStatus, nextUser,
+                createdAt != null ? createdAt : event.time(), event.time(), messages, through, bytes + size);
+    }
+}

@@ -1,0 +1,197 @@
+package io.agentstate.ledger;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.common.header.Header;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.jboss.logging.Logger;
+
+import io.agentstate.event.Event;
+import io.agentstate.event.EventBatch;
+import io.agentstate.event.EventCodec;
+import io.agentstate.event.InvalidEventException;
+import io.agentstate.platform.AgentStateConfig;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * The only writer of session state. Consumes the event log in poll batches and, per batch: drops records already
+ * applied (offsets live in PostgreSQL), dead-letters poison records, decides the rest in log order, commits everything
+ * in one PostgreSQL transaction, then updates Redis in one pipeline. Infrastructure failures are retried with back-off
+ * for as long as they last; a batch fenced by another owner is re-read and decided again.
+ */
+@ApplicationScoped
+public class SessionLedger {
+
+    /** Header a REST writer sets when it waits for the decision. */
+    public static final String REPLY_HEADER = "agentstate-reply";
+
+    private static final Logger LOG = Logger.getLogger(SessionLedger.class);
+
+    private final EventCodec codec;
+    private final LedgerRepository repository;
+    private final SessionViewStore views;
+    private final DeadLetters deadLetters;
+    private final Snapshotter snapshotter;
+    private final BatchDecider decider;
+    private final AgentStateConfig config;
+    private final String group;
+    private final String topic;
+    private final MeterRegistry meters;
+    private final DistributionSummary batchSize;
+    private final Timer applyTime;
+    private final Timer lag;
+
+    SessionLedger(EventCodec codec, LedgerRepository repository, SessionViewStore views, DeadLetters deadLetters,
+            Snapshotter snapshotter, AgentStateConfig config, MeterRegistry meters,
+            @ConfigProperty(name = "mp.messaging.incoming.events-in.group.id") String group,
+            @ConfigProperty(name = "mp.messaging.incoming.events-in.topic") String topic) {
+        this.codec = codec;
+        this.repository = repository;
+        this.views = views;
+        this.deadLetters = deadLetters;
+        this.snapshotter = snapshotter;
+        this.config = config;
+        this.decider = new BatchDecider(config.ledger().snapshotEvery());
+        this.group = group;
+        this.topic = topic;
+        this.meters = meters;
+        this.batchSize = DistributionSummary.builder("agentstate.ledger.batch.size")
+                .description("Records per applied poll batch").register(meters);
+        this.applyTime = Timer.builder("agentstate.ledger.batch.apply")
+                .description("Time to apply one poll batch, PostgreSQL and Redis included").register(meters);
+        this.lag = Timer.builder("agentstate.ledger.lag")
+                .description("From the record's log timestamp to its decision being visible in Redis")
+                .publishPercentiles(0.5, 0.99).register(meters);
+    }
+
+    /** A record that can never become an event, with the reason. */
+    public record Poison(ConsumerRecord<String, byte[]> record, String reason) {
+    }
+
+    private record Parsed(List<LogEntry> entries, List<Poison> poison, Map<Integer, Long> lastOffsets,
+            Map<Integer, Map<Long, Long>> timestamps) {
+    }
+
+    @Incoming("events-in")
+    public Uni<Void> consume(ConsumerRecords<String, byte[]> records) {
+        long started = System.nanoTime();
+        Parsed parsed = parse(records);
+        batchSize.record(records.count());
+        return Uni.createFrom().deferred(() -> repository.apply(group, topic, parsed.lastOffsets(), decide(parsed)))
+                .onFailure().invoke(failure -> LOG.warnf("Ledger batch not applied, retrying: %s", describe(failure)))
+                .onFailure().retry()
+                .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff()).indefinitely()
+                .chain(applied -> publish(applied.result())
+                        .replaceWith(applied))
+                .invoke(applied -> afterCommit(applied.result(), parsed, started))
+                .replaceWithVoid();
+    }
+
+    private LedgerRepository.Decide decide(Parsed parsed) {
+        return new LedgerRepository.Decide() {
+            @Override
+            public Uni<List<LogEntry>> filter(Map<Integer, Long> nextOffsets) {
+                List<LogEntry> kept = new ArrayList<>();
+                for (LogEntry entry : parsed.entries()) {
+                    if (entry.offset() >= nextOffsets.getOrDefault(entry.partition(), 0L)) {
+                        kept.add(entry);
+                    }
+                }
+                List<Poison> poison = new ArrayList<>();
+                for (Poison p : parsed.poison()) {
+                    if (p.record().offset() >= nextOffsets.getOrDefault(p.record().partition(), 0L)) {
+                        poison.add(p);
+                    }
+                }
+                return deadLetters.send(poison).replaceWith(kept);
+            }
+
+            @Override
+            public BatchDecider.Result decide(List<LogEntry> entries, BatchDecider.Context context) {
+                return decider.decide(entries, context);
+            }
+        };
+    }
+
+    // Redis after PostgreSQL (I5). A failure here is retried: the views are version-checked, so repeating is harmless.
+    private Uni<Void> publish(BatchDecider.Result result) {
+        return Uni.createFrom().deferred(() -> views.publish(result))
+                .onFailure().invoke(failure -> LOG.warnf("Redis update after commit failed, retrying: %s",
+                        describe(failure)))
+                .onFailure().retry()
+                .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff()).indefinitely();
+    }
+
+    private void afterCommit(BatchDecider.Result result, Parsed parsed, long started) {
+        applyTime.record(Duration.ofNanos(System.nanoTime() - started));
+        result.counts().forEach((outcome, count) -> meters.counter("agentstate.ledger.events", "outcome",
+                outcome.name().toLowerCase()).increment(count));
+        if (!parsed.poison().isEmpty()) {
+            meters.counter("agentstate.ledger.events", "outcome", "dead_lettered").increment(parsed.poison().size());
+        }
+        long now = System.currentTimeMillis();
+        for (BatchDecider.EventRow row : result.events()) {
+            Long timestamp = parsed.timestamps().get(row.partition()).get(row.offset());
+            if (timestamp != null && timestamp > 0) {
+                lag.record(Duration.ofMillis(Math.max(0, now - timestamp)));
+            }
+        }
+        result.heads().values().forEach(head -> meters.summary("agentstate.session.bytes").record(head.bytes()));
+        if (!result.snapshotsDue().isEmpty()) {
+            snapshotter.snapshot(result.snapshotsDue());
+        }
+    }
+
+    private Parsed parse(ConsumerRecords<String, byte[]> records) {
+        List<LogEntry> entries = new ArrayList<>(records.count());
+        List<Poison> poison = new ArrayList<>();
+        Map<Integer, Long> lastOffsets = new LinkedHashMap<>();
+        Map<Integer, Map<Long, Long>> timestamps = new HashMap<>();
+        for (ConsumerRecord<String, byte[]> record : records) {
+            lastOffsets.merge(record.partition(), record.offset(), Math::max);
+            timestamps.computeIfAbsent(record.partition(), p -> new HashMap<>()).put(record.offset(), record.timestamp());
+            Map<String, String> headers = new HashMap<>();
+            for (Header header : record.headers()) {
+                headers.put(header.key().toLowerCase(), header.value() == null ? ""
+                        : new String(header.value(), StandardCharsets.UTF_8));
+            }
+            try {
+                EventBatch batch = codec.decodeRecord(record.key(), record.value(), headers, config.tenant(),
+                        Instant.ofEpochMilli(record.timestamp()));
+                List<byte[]> payloads = new ArrayList<>(batch.events().size());
+                for (Event event : batch.events()) {
+                    byte[] payload = codec.encode(event);
+                    if (payload.length > codec.limits().maxEventBytes()) {
+                        throw new InvalidEventException("event " + event.id() + " of " + payload.length
+                                + " bytes exceeds the limit of " + codec.limits().maxEventBytes());
+                    }
+                    payloads.add(payload);
+                }
+                entries.add(new LogEntry(record.partition(), record.offset(), batch, payloads,
+                        headers.containsKey(REPLY_HEADER)));
+            } catch (InvalidEventException e) {
+                poison.add(new Poison(record, e.getMessage()));
+            }
+        }
+        return new Parsed(entries, poison, lastOffsets, timestamps);
+    }
+
+    private static String describe(Throwable failure) {
+        return failure.getClass().getSimpleName() + ": " + failure.getMessage();
+    }
+}

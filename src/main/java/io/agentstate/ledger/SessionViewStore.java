@@ -1,0 +1,197 @@
+package io.agentstate.ledger;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.platform.RedisKeys;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.redis.client.Command;
+import io.vertx.mutiny.redis.client.Redis;
+import io.vertx.mutiny.redis.client.Request;
+import io.vertx.mutiny.redis.client.Response;
+
+/**
+ * Session views in Redis: written in place by the ledger after each committed batch, read by the query side, installed
+ * whole after a rebuild from PostgreSQL. Every write is a version-checked script, so a view is never partial, never
+ * older than it claims, and a repeated write is harmless.
+ */
+@ApplicationScoped
+public class SessionViewStore {
+
+    private static final String APPLY = script("redis/view-apply.lua");
+    private static final String READ = script("redis/view-read.lua");
+
+    private final Redis redis;
+    private final AgentStateConfig config;
+    private volatile String applySha;
+    private volatile String readSha;
+
+    SessionViewStore(Redis redis, AgentStateConfig config) {
+        this.redis = redis;
+        this.config = config;
+    }
+
+    /**
+     * One pipeline after a committed batch: the view changes, the decisions writers wait for, the change notices.
+     */
+    public Uni<Void> publish(BatchDecider.Result result) {
+        List<Request> requests = new ArrayList<>();
+        String ttl = Long.toString(config.ledger().viewTtl().toMillis());
+        return shas().chain(() -> {
+            for (BatchDecider.ViewUpdate view : result.views()) {
+                requests.add(script(applySha, "apply", view.session(), view.fromVersion(), view.toVersion(), ttl,
+                        view.ops()));
+                requests.add(Request.cmd(Command.PUBLISH)
+                        .arg(RedisKeys.changes(view.session().tenant(), view.session().sessionId()))
+                        .arg(Long.toString(view.toVersion())));
+            }
+            for (Decision decision : result.replies()) {
+                String json = ViewCodec.write(decision);
+                requests.add(Request.cmd(Command.SET)
+                        .arg(RedisKeys.decision(decision.tenant(), decision.sessionId(), decision.eventIds().get(0)))
+                        .arg(json).arg("PX").arg(Long.toString(config.ledger().decisionTtl().toMillis())));
+                requests.add(Request.cmd(Command.PUBLISH).arg(RedisKeys.DECISIONS_CHANNEL).arg(json));
+            }
+            return batch(requests);
+        });
+    }
+
+    /** The cached view of a session, refreshing its time to live; empty when it is not cached. */
+    public Uni<Optional<SessionState>> read(SessionKey session) {
+        return shas().chain(() -> {
+            Request request = Request.cmd(Command.EVALSHA).arg(readSha).arg(4);
+            for (String key : RedisKeys.view(session.tenant(), session.sessionId())) {
+                request.arg(key);
+            }
+            request.arg(Long.toString(config.ledger().viewTtl().toMillis()));
+            return send(request).map(response -> {
+                if (response == null) {
+                    return Optional.<SessionState> empty();
+                }
+                return Optional.of(ViewCodec.decode(map(response.get(0)), list(response.get(1)),
+                        map(response.get(2)), map(response.get(3))));
+            });
+        });
+    }
+
+    /** Installs a rebuilt view unless a newer one is already cached; true when installed. */
+    public Uni<Boolean> install(SessionState state) {
+        String ttl = Long.toString(config.ledger().viewTtl().toMillis());
+        return shas().chain(() -> send(script(applySha, "install", new SessionKey(state.tenant(), state.sessionId()), 0,
+                state.version(), ttl, ViewCodec.install(state))))
+                .map(response -> response != null && response.toLong() == 1L);
+    }
+
+    /** Drops views so the next read rebuilds them from PostgreSQL. */
+    public Uni<Void> invalidate(Collection<SessionKey> sessions) {
+        if (sessions.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        List<Request> requests = new ArrayList<>();
+        for (SessionKey session : sessions) {
+            Request del = Request.cmd(Command.DEL);
+            for (String key : RedisKeys.view(session.tenant(), session.sessionId())) {
+                del.arg(key);
+            }
+            requests.add(del);
+        }
+        return batch(requests);
+    }
+
+    /** A decision kept for waiting writers, if it has not expired. */
+    public Uni<Optional<Decision>> decision(SessionKey session, String eventId) {
+        return redis.send(Request.cmd(Command.GET).arg(RedisKeys.decision(session.tenant(), session.sessionId(), eventId)))
+                .map(response -> response == null ? Optional.<Decision> empty()
+                        : Optional.of(ViewCodec.read(response.toString(), Decision.class)));
+    }
+
+    private static Request script(String sha, String mode, SessionKey session, long from, long to, String ttl,
+            List<ViewCodec.Op> ops) {
+        Request request = Request.cmd(Command.EVALSHA).arg(sha).arg(4);
+        for (String key : RedisKeys.view(session.tenant(), session.sessionId())) {
+            request.arg(key);
+        }
+        request.arg(mode).arg(Long.toString(from)).arg(Long.toString(to)).arg(ttl);
+        for (ViewCodec.Op op : ops) {
+            request.arg(String.valueOf(op.code())).arg(op.field());
+            if (op.value() != null) {
+                request.arg(op.value());
+            }
+        }
+        return request;
+    }
+
+    private Uni<Void> batch(List<Request> requests) {
+        if (requests.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        return redis.batch(requests)
+                .onFailure(SessionViewStore::isNoScript).recoverWithUni(e -> reloadScripts()
+                        .chain(() -> redis.batch(requests)))
+                .replaceWithVoid();
+    }
+
+    private Uni<Response> send(Request request) {
+        return redis.send(request)
+                .onFailure(SessionViewStore::isNoScript).recoverWithUni(e -> reloadScripts().chain(() -> redis.send(request)));
+    }
+
+    private Uni<Void> shas() {
+        if (applySha != null && readSha != null) {
+            return Uni.createFrom().voidItem();
+        }
+        return reloadScripts();
+    }
+
+    // Redis forgets scripts when it restarts; the next write reloads them (the scripts are idempotent, so a retried
+    // pipeline is harmless).
+    private Uni<Void> reloadScripts() {
+        return redis.send(Request.cmd(Command.SCRIPT).arg("LOAD").arg(APPLY))
+                .invoke(sha -> applySha = sha.toString())
+                .chain(() -> redis.send(Request.cmd(Command.SCRIPT).arg("LOAD").arg(READ)))
+                .invoke(sha -> readSha = sha.toString())
+                .replaceWithVoid();
+    }
+
+    private static boolean isNoScript(Throwable failure) {
+        return failure.getMessage() != null && failure.getMessage().startsWith("NOSCRIPT");
+    }
+
+    private static Map<String, String> map(Response response) {
+        Map<String, String> map = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < response.size(); i += 2) {
+            map.put(response.get(i).toString(), response.get(i + 1).toString());
+        }
+        return map;
+    }
+
+    private static List<String> list(Response response) {
+        List<String> list = new ArrayList<>(response.size());
+        for (int i = 0; i < response.size(); i++) {
+            list.add(response.get(i).toString());
+        }
+        return list;
+    }
+
+    private static String script(String resource) {
+        try (InputStream in = SessionViewStore.class.getClassLoader().getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new IllegalStateException("Missing " + resource);
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package io.agentstate.platform;
+
+/**
+ * Every Redis key and channel name. A session's keys share the hash tag {@code {tenant:session}} so a view, its decisions
+ * and its change channel live on one Redis Cluster slot and multi-key scripts stay legal.
+ */
+public final class RedisKeys {
+
+    /** Channel where the ledger announces decisions that REST writers wait for. */
+    public static final String DECISIONS_CHANNEL = "agent-state:decisions";
+
+    private RedisKeys() {
+    }
+
+    private static String tag(String tenant, String sessionId) {
+        return "as:{" + tenant + ":" + sessionId + "}:";
+    }
+
+    /** The four keys of a session view: meta hash, message sorted set, tool-call hash, scope hash. */
+    public static String[] view(String tenant, String sessionId) {
+        String tag = tag(tenant, sessionId);
+        return new String[] { tag + "meta", tag + "msgs", tag + "tools", tag + "scopes" };
+    }
+
+    /** A decision kept briefly for a writer that polls or arrives late. */
+    public static String decision(String tenant, String sessionId, String eventId) {
+        return tag(tenant, sessionId) + "decision:" + eventId;
+    }
+
+    /** Channel announcing each new version of a session (the SSE stream). */
+    public static String changes(String tenant, String sessionId) {
+        return tag(tenant, sessionId) + "changes";
+    }
+}

@@ -1,0 +1,100 @@
+package io.agentstate.query;
+
+import java.time.Instant;
+import java.util.Optional;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import io.agentstate.ledger.ArchiveRepository;
+import io.agentstate.ledger.SessionKey;
+import io.agentstate.ledger.SessionState;
+import io.agentstate.ledger.SessionViewStore;
+import io.agentstate.platform.ProblemException;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * Reads session state: the current state from its Redis view, rebuilt from PostgreSQL (latest snapshot plus later
+ * events) when the view is missing (I6); past states straight from PostgreSQL.
+ */
+@ApplicationScoped
+public class SessionReader {
+
+    private final SessionViewStore views;
+    private final ArchiveRepository archive;
+    private final MeterRegistry meters;
+
+    SessionReader(SessionViewStore views, ArchiveRepository archive, MeterRegistry meters) {
+        this.views = views;
+        this.archive = archive;
+        this.meters = meters;
+    }
+
+    /** The current state; 404 when the session has no event. */
+    public Uni<SessionState> current(SessionKey session) {
+        return views.read(session)
+                .chain(view -> {
+                    if (view.isPresent()) {
+                        meters.counter("agentstate.query.views", "result", "hit").increment();
+                        return Uni.createFrom().item(view.get());
+                    }
+                    meters.counter("agentstate.query.views", "result", "miss").increment();
+                    return rehydrate(session);
+                });
+    }
+
+    /** Rebuilds a view from PostgreSQL and caches it. */
+    public Uni<SessionState> rehydrate(SessionKey session) {
+        return archive.head(session)
+                .map(head -> head.orElseThrow(() -> notFound(session)))
+                .chain(head -> archive.stateAt(session, head.version()))
+                .call(views::install)
+                .invoke(() -> meters.counter("agentstate.query.rehydrations").increment())
+                .call(state -> dropIfOvertaken(session, state));
+    }
+
+    // The ledger skips views that are not cached; if it committed while we rebuilt, the view we installed is already
+    // behind, so drop it and let the next read rebuild (the state we return was exact at its version).
+    private Uni<Void> dropIfOvertaken(SessionKey session, SessionState installed) {
+        return archive.head(session)
+                .chain(head -> head.isPresent() && head.get().version() > installed.version()
+                        ? views.invalidate(java.util.List.of(session))
+                        : Uni.createFrom().voidItem());
+    }
+
+    /** The state right after a version. */
+    public Uni<SessionState> atVersion(SessionKey session, long version) {
+        return archive.head(session)
+                .map(head -> head.orElseThrow(() -> notFound(session)))
+                .chain(head -> {
+                    if (version < 1 || version > head.version()) {
+                        return Uni.createFrom().failure(ProblemException.notFound("session " + session.sessionId()
+                                + " has versions 1 to " + head.version() + ", not " + version));
+                    }
+                    return archive.stateAt(session, version);
+                });
+    }
+
+    /** The state after the last event whose time is at or before {@code at}. */
+    public Uni<SessionState> atTime(SessionKey session, Instant at) {
+        return archive.head(session)
+                .map(head -> head.orElseThrow(() -> notFound(session)))
+                .chain(head -> archive.versionAt(session, at))
+                .chain(version -> version == 0
+                        ? Uni.createFrom().failure(ProblemException.notFound("session " + session.sessionId()
+                                + " had no event at or before " + at))
+                        : archive.stateAt(session, version));
+    }
+
+    /** One tool call of the current state. */
+    public Uni<SessionState.ToolCall> toolCall(SessionKey session, String callId) {
+        return current(session)
+                .map(state -> Optional.ofNullable(state.toolCalls().get(callId))
+                        .orElseThrow(() -> ProblemException.notFound("session " + session.sessionId()
+                                + " has no tool call " + callId)));
+    }
+
+    static ProblemException notFound(SessionKey session) {
+        return ProblemException.notFound("no session " + session.sessionId());
+    }
+}
