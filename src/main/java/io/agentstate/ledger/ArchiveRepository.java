@@ -148,7 +148,7 @@ public class ArchiveRepository {
         return pool.preparedQuery("INSERT INTO snapshots (tenant, session_id, version, state) VALUES ($1, $2, $3, $4) "
                 + "ON CONFLICT DO NOTHING")
                 .execute(Tuple.of(state.tenant(), state.sessionId(), state.version(),
-                        Buffer.buffer(ViewCodec.write(state))))
+                        io.vertx.core.buffer.Buffer.buffer(ViewCodec.write(state))))
                 .replaceWithVoid();
     }
 

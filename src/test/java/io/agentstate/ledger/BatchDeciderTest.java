@@ -7,6 +7,8 @@ import static io.agentstate.testsupport.Events.replying;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -97,8 +99,9 @@ class BatchDeciderTest {
 
     @Test
     void shouldAnswerOriginalDecisionWhenEventIsRepeatedInSamePollBatch() {
+        Event start = s1.id("s1-1").started("u1");
         Event hi = s1.id("m1").message("user", "hi");
-        List<LogEntry> entries = List.of(replying(entry(0, 1, s1.started("u1"))), replying(entry(0, 2, hi)),
+        List<LogEntry> entries = List.of(replying(entry(0, 1, start)), replying(entry(0, 2, hi)),
                 replying(entry(0, 3, hi)));
 
         Result result = decider.decide(entries, EMPTY);
@@ -412,7 +415,7 @@ class BatchDeciderTest {
         Result first = new BatchDecider(4).decide(replay(log), context);
         Result second = new BatchDecider(4).decide(replay(log), context);
 
-        assertThat(first.counts()).containsEntry(Outcome.ACCEPTED, 14).containsEntry(Outcome.CONFLICT, 1)
+        assertThat(first.counts()).containsEntry(Outcome.ACCEPTED, 13).containsEntry(Outcome.CONFLICT, 1)
                 .containsEntry(Outcome.REJECTED, 4).containsEntry(Outcome.DUPLICATE, 1);
         assertThat(first.events().get(0).payload()).isNotSameAs(second.events().get(0).payload());
         assertThat(first.events()).hasSameSizeAs(second.events());
@@ -462,7 +465,6 @@ class BatchDeciderTest {
      */
     @Test
     void shouldMaintainViewThatEqualsRebuiltViewAndFold() {
-        Events s1 = this.s1.source("agent://planner");
         List<List<LogEntry>> polls = List.of(
                 List.of(
                         entry(0, 0, s1.started("u1", "{\"channel\":\"web\",\"score\":1.50,\"nested\":{\"x\":[1,2]}}")),
@@ -492,23 +494,65 @@ class BatchDeciderTest {
                 List.of(
                         entry(0, 21, s1.summary(10, "all of it")),
                         entry(0, 22, s1.message("assistant", "bye")),
-                        entry(0, 23, s1.ended("done")),
-                        entry(0, 24, s2.ended(null))));
+                        entry(0, 23, s1.patch("shared", "{\"d\":true}")),
+                        entry(0, 24, s1.ended("done")),
+                        entry(0, 25, s2.ended(null))));
 
-        Map<DecisionKey, StoredDecision> decisions = new HashMap<>();
-        Map<SessionKey, SessionHead> heads = new HashMap<>();
-        Map<ToolKey, ToolCallStatus> tools = new HashMap<>();
-        Map<ScopeKey, JsonNode> scopes = new HashMap<>();
-        Map<SessionKey, SessionState> folded = new LinkedHashMap<>();
-        Map<SessionKey, RedisView> views = new HashMap<>();
-        for (List<LogEntry> poll : polls) {
-            Result result = decider.decide(poll, new Context(decisions, heads, tools, scopes));
-            // what the transaction writes, read back as the next batch's context
+        Ledger ledger = new Ledger(decider);
+        polls.forEach(ledger::poll);
+
+        Map<SessionKey, SessionState> folded = ledger.folded;
+        SessionState s1State = folded.get(key("s1"));
+        assertThat(s1State.version()).isEqualTo(21);
+        assertThat(s1State.status()).isEqualTo(SessionStatus.ENDED);
+        assertThat(s1State.messages()).extracting(SessionState.Message::version).containsExactly(12L, 19L);
+        assertThat(s1State.toolCalls().keySet()).containsExactly("c1", "c2", "c3", "c4");
+        assertThat(s1State.scopes().get("shared")).isEqualTo(json("{\"a\":{\"c\":[1,2]},\"d\":true}"));
+        assertThat(s1State.endedReason()).isEqualTo("done");
+        assertThat(folded.get(key("s2")).version()).isEqualTo(4);
+    }
+
+    /**
+     * I6 across PostgreSQL: session heads come back from {@code timestamptz} columns, which keep microseconds. An agent
+     * clock with nanoseconds (Go's RFC3339Nano, for one) must not make the maintained view differ from a rebuild, which
+     * folds the archived payloads and keeps every digit.
+     */
+    @Test
+    void shouldMaintainViewThatEqualsRebuiltViewWhenEventTimesHaveNanoseconds() {
+        Ledger ledger = new Ledger(decider);
+
+        ledger.poll(List.of(entry(0, 0, s1.time("2025-01-01T00:00:00.123456789Z").started("u1"))));
+        ledger.poll(List.of(entry(0, 1, s1.time("2025-01-01T00:00:01.987654321Z").message("user", "hi"))));
+
+        assertThat(ledger.folded.get(key("s1")).createdAt()).isEqualTo(Instant.parse("2025-01-01T00:00:00.123456789Z"));
+    }
+
+    /**
+     * The ledger around the decider, with its stores simulated: what a batch's transaction writes is read back as the
+     * next batch's context the way {@code LedgerRepository} reads it (times at PostgreSQL's microsecond resolution,
+     * scopes as JSON text); a rebuild folds the archived payloads; Redis views follow {@code view-apply.lua}. After every
+     * poll, each session's maintained view must equal the rebuilt one and the fold.
+     */
+    private static final class Ledger {
+        private final BatchDecider decider;
+        final Map<DecisionKey, StoredDecision> decisions = new HashMap<>();
+        final Map<SessionKey, SessionHead> heads = new HashMap<>();
+        final Map<ToolKey, ToolCallStatus> tools = new HashMap<>();
+        final Map<ScopeKey, JsonNode> scopes = new HashMap<>();
+        final Map<SessionKey, SessionState> folded = new LinkedHashMap<>();
+        final Map<SessionKey, RedisView> views = new HashMap<>();
+
+        Ledger(BatchDecider decider) {
+            this.decider = decider;
+        }
+
+        void poll(List<LogEntry> entries) {
+            Result result = decider.decide(entries, new Context(decisions, heads, tools, scopes));
             result.decisions().forEach(d -> decisions.put(new DecisionKey(d.tenant(), d.eventId()), d));
-            heads.putAll(result.heads());
+            result.heads().forEach((session, head) -> heads.put(session, postgres(head)));
             result.toolCalls().forEach(t -> tools.put(new ToolKey(t.tenant(), t.sessionId(), t.callId()), t.status()));
-            result.scopes().forEach(s -> scopes.put(new ScopeKey(s.tenant(), s.sessionId(), s.scope()), s.document()));
-            // a rebuild folds the archive rows
+            result.scopes().forEach(s -> scopes.put(new ScopeKey(s.tenant(), s.sessionId(), s.scope()),
+                    ViewCodec.read(ViewCodec.write(s.document()), JsonNode.class)));
             for (EventRow row : result.events()) {
                 SessionKey session = new SessionKey(row.tenant(), row.sessionId());
                 SessionState state = folded.getOrDefault(session, SessionState.empty(row.tenant(), row.sessionId()));
@@ -523,13 +567,15 @@ class BatchDeciderTest {
             folded.forEach((session, state) -> assertSameView(views.get(session), state));
         }
 
-        SessionState s1State = folded.get(key("s1"));
-        assertThat(s1State.version()).isEqualTo(20);
-        assertThat(s1State.status()).isEqualTo(SessionStatus.ENDED);
-        assertThat(s1State.messages()).extracting(SessionState.Message::version).containsExactly(12L, 19L);
-        assertThat(s1State.toolCalls().keySet()).containsExactly("c1", "c2", "c3", "c4");
-        assertThat(s1State.scopes().get("shared")).isEqualTo(json("{\"a\":{\"c\":[1,2]}}"));
-        assertThat(folded.get(key("s2")).version()).isEqualTo(4);
+        private static SessionHead postgres(SessionHead head) {
+            return new SessionHead(head.tenant(), head.sessionId(), head.version(), head.status(), head.userId(),
+                    micros(head.createdAt()), micros(head.updatedAt()), head.messageCount(), head.summaryThrough(),
+                    head.bytes());
+        }
+
+        private static Instant micros(Instant time) {
+            return time == null ? null : time.truncatedTo(ChronoUnit.MICROS);
+        }
     }
 
     private static void assertSameView(RedisView incremental, SessionState state) {
@@ -608,7 +654,8 @@ class BatchDeciderTest {
         /** ZRANGE order: by score, then by member. */
         List<String> members() {
             return messages.entrySet().stream()
-                    .sorted(Map.Entry.<String, Long> comparingByValue().thenComparing(Map.Entry.comparingByKey()))
+                    .sorted(Comparator.comparing((Map.Entry<String, Long> member) -> member.getValue())
+                            .thenComparing(Map.Entry::getKey))
                     .map(Map.Entry::getKey)
                     .toList();
         }

@@ -1,0 +1,305 @@
+package io.agentstate.ledger;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.equalTo;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import jakarta.inject.Inject;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.agentstate.event.EventCodec;
+import io.agentstate.testsupport.Kafka;
+import io.agentstate.testsupport.localstack.LocalStackResource;
+import io.quarkus.redis.datasource.RedisDataSource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import io.restassured.response.Response;
+
+/** The invariants of DESIGN §2 on the real stack, one session (or a few) per test. */
+@QuarkusTest
+@QuarkusTestResource(LocalStackResource.class)
+class LedgerInvariantsTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Inject
+    RedisDataSource redis;
+
+    @Inject
+    EventCodec codec;
+
+    private static String message(String session, String id, String content) {
+        return """
+                {"specversion":"1.0","id":"%s","source":"agent://test","type":"agentstate.message.appended",
+                 "subject":"%s","data":{"role":"user","content":"%s"}}""".formatted(id, session, content);
+    }
+
+    private static Response post(String session, String key, String ifMatch, String body) {
+        var request = given().contentType(ContentType.JSON).body(body);
+        if (key != null) {
+            request.header("Idempotency-Key", key);
+        }
+        if (ifMatch != null) {
+            request.header("If-Match", ifMatch);
+        }
+        return request.when().post("/sessions/{id}/events", session);
+    }
+
+    private static void awaitVersion(String session, int version) {
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> given().get("/sessions/{id}", session)
+                .then().statusCode(200).body("version", equalTo(version)));
+    }
+
+    private static JsonNode json(String body) {
+        try {
+            return JSON.readTree(body);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void shouldNeverLoseAnUpdateUnderConcurrentConditionalWriters() throws Exception {
+        String session = "occ-" + UUID.randomUUID();
+        post(session, session + "-start", null, """
+                {"source":"agent://test","type":"agentstate.state.patched","data":{"scope":"shared","patch":{"counter":0}}}""")
+                .then().statusCode(201);
+        int writers = 32;
+        int attemptsEach = 4;
+        AtomicInteger successes = new AtomicInteger();
+        AtomicInteger conflicts = new AtomicInteger();
+        AtomicInteger other = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(writers);
+        List<Future<?>> futures = new ArrayList<>();
+        for (int w = 0; w < writers; w++) {
+            int writer = w;
+            futures.add(pool.submit(() -> {
+                for (int a = 0; a < attemptsEach; a++) {
+                    Response read = given().get("/sessions/{id}", session);
+                    int version = read.jsonPath().getInt("version");
+                    int counter = read.jsonPath().getInt("scopes.shared.counter");
+                    Response write = post(session, session + "-w" + writer + "-" + a, "\"" + version + "\"", """
+                            {"source":"agent://writer-%d","type":"agentstate.state.patched",
+                             "data":{"scope":"shared","patch":{"counter":%d}}}""".formatted(writer, counter + 1));
+                    switch (write.statusCode()) {
+                        case 201 -> successes.incrementAndGet();
+                        case 409 -> {
+                            conflicts.incrementAndGet();
+                            assertThat(write.contentType()).startsWith("application/problem+json");
+                            assertThat(write.jsonPath().getLong("currentVersion")).isGreaterThan(version);
+                        }
+                        default -> other.incrementAndGet();
+                    }
+                }
+                return null;
+            }));
+        }
+        for (Future<?> future : futures) {
+            future.get();
+        }
+        pool.shutdown();
+
+        assertThat(other.get()).isZero();
+        assertThat(successes.get() + conflicts.get()).isEqualTo(writers * attemptsEach);
+        assertThat(successes.get()).isPositive();
+        Response state = given().get("/sessions/{id}", session);
+        assertThat(state.jsonPath().getInt("version")).isEqualTo(1 + successes.get());
+        // every accepted write incremented what it read, so no increment was lost
+        assertThat(state.jsonPath().getInt("scopes.shared.counter")).isEqualTo(successes.get());
+        List<String> outcomes = given().get("/sessions/{id}/events?limit=1000", session)
+                .then().statusCode(200).extract().jsonPath().getList("entries.outcome", String.class);
+        assertThat(outcomes.stream().filter("conflict"::equals).count()).isEqualTo(conflicts.get());
+        assertThat(outcomes.stream().filter("accepted"::equals).count()).isEqualTo(1 + successes.get());
+    }
+
+    @Test
+    void shouldApplyEachEventOnceWhateverTheRepeats() {
+        String session = "dup-" + UUID.randomUUID();
+        for (int i = 0; i < 20; i++) {
+            String event = message(session, session + "-" + i, "m" + i);
+            Kafka.sendStructured(session, event);
+            Kafka.sendStructured(session, event);
+        }
+        awaitVersion(session, 20);
+        String body = """
+                {"source":"agent://rest","type":"agentstate.message.appended","data":{"role":"user","content":"retry me"}}""";
+        Response first = post(session, session + "-rest", null, body);
+        first.then().statusCode(201).body("version", equalTo(21));
+        for (int retry = 0; retry < 3; retry++) {
+            post(session, session + "-rest", null, body).then().statusCode(200)
+                    .body("outcome", equalTo("duplicate")).body("version", equalTo(21));
+        }
+        // a producer duplicate sent after the REST event is still recognised by its id
+        Kafka.sendStructured(session, message(session, session + "-3", "m3"));
+        post(session, session + "-marker", null, body.replace("retry me", "marker")).then().statusCode(201)
+                .body("version", equalTo(22));
+        Response state = given().get("/sessions/{id}", session);
+        assertThat(state.jsonPath().getInt("version")).isEqualTo(22);
+        assertThat(state.jsonPath().getList("messages.content", String.class)).hasSize(22).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void shouldDeadLetterExactlyTheBadRecordsAndApplyTheRest() {
+        String session = "dlq-" + UUID.randomUUID();
+        Map<String, String> bad = new HashMap<>();
+        bad.put("not json", "{this is not json");
+        bad.put("schema", """
+                {"specversion":"1.0","id":"%s-bad-schema","source":"agent://t","type":"agentstate.message.appended",
+                 "subject":"%s","data":{"content":"no role"}}""".formatted(session, session));
+        bad.put("reserved type", """
+                {"specversion":"1.0","id":"%s-bad-type","source":"agent://t","type":"agentstate.nonsense",
+                 "subject":"%s","data":{}}""".formatted(session, session));
+        bad.put("deep", """
+                {"specversion":"1.0","id":"%s-deep","source":"agent://t","type":"com.example.deep","subject":"%s",
+                 "data":%s}""".formatted(session, session, "[".repeat(40) + "]".repeat(40)));
+        bad.put("oversized", message(session, session + "-big", "x".repeat(300_000)));
+        bad.put("no id", """
+                {"specversion":"1.0","source":"agent://t","type":"agentstate.message.appended","subject":"%s",
+                 "data":{"role":"user","content":"no id"}}""".formatted(session));
+        int valid = 0;
+        for (String payload : bad.values()) {
+            Kafka.sendStructured(session, message(session, session + "-ok-" + valid, "ok " + valid));
+            valid++;
+            Kafka.sendStructured(session, payload);
+        }
+        Kafka.sendStructured(session, message(session, session + "-ok-" + valid, "ok " + valid));
+        valid++;
+        awaitVersion(session, valid);
+
+        List<ConsumerRecord<String, byte[]>> dead = Kafka.readAll(Kafka.DEAD_LETTERS, Set.of(session), bad.size(),
+                Duration.ofSeconds(30));
+        assertThat(dead).hasSize(bad.size());
+        List<String> values = dead.stream().map(r -> new String(r.value(), StandardCharsets.UTF_8)).toList();
+        assertThat(values).containsExactlyInAnyOrderElementsOf(bad.values());
+        for (ConsumerRecord<String, byte[]> record : dead) {
+            String reason = new String(record.headers().lastHeader(DeadLetters.REASON).value(), StandardCharsets.UTF_8);
+            assertThat(reason).isNotBlank();
+            assertThat(record.headers().lastHeader(DeadLetters.OFFSET)).isNotNull();
+        }
+        List<String> contents = given().get("/sessions/{id}", session).jsonPath().getList("messages.content",
+                String.class);
+        assertThat(contents).hasSize(valid).allMatch(c -> c.startsWith("ok "));
+        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
+    }
+
+    @Test
+    void shouldRebuildIdenticalViewsAfterRedisIsFlushed() {
+        List<String> sessions = new ArrayList<>();
+        for (int s = 0; s < 3; s++) {
+            String session = "flush-" + UUID.randomUUID();
+            sessions.add(session);
+            writeVariedSession(session, 130, new Random(s));
+        }
+        Map<String, JsonNode> before = new HashMap<>();
+        for (String session : sessions) {
+            before.put(session, json(given().get("/sessions/{id}", session).then().statusCode(200).extract().asString()));
+        }
+        redis.flushall();
+        for (String session : sessions) {
+            JsonNode after = json(given().get("/sessions/{id}", session).then().statusCode(200).extract().asString());
+            assertThat(after).isEqualTo(before.get(session));
+            // the second read is served by the rebuilt view and still equal
+            assertThat(json(given().get("/sessions/{id}", session).asString())).isEqualTo(before.get(session));
+        }
+    }
+
+    @Test
+    void shouldReadPastStatesThatAgreeWithAFoldOfTheTimeline() {
+        String session = "pit-" + UUID.randomUUID();
+        int versions = writeVariedSession(session, 240, new Random(42));
+        List<JsonNode> timeline = new ArrayList<>();
+        Long from = 1L;
+        while (from != null) {
+            Response page = given().get("/sessions/{id}/events?fromVersion={from}&limit=100", session, from);
+            JsonNode body = json(page.asString());
+            body.get("entries").forEach(timeline::add);
+            from = body.hasNonNull("nextFromVersion") ? body.get("nextFromVersion").asLong() : null;
+        }
+        List<SessionState> folded = new ArrayList<>();
+        SessionState state = SessionState.empty("default", session);
+        for (JsonNode entry : timeline) {
+            if (entry.get("outcome").asText().equals("accepted")) {
+                byte[] payload = entry.get("event").toString().getBytes(StandardCharsets.UTF_8);
+                state = state.apply(codec.decodeArchived(payload), entry.get("version").asLong(),
+                        codec.encode(codec.decodeArchived(payload)).length);
+                folded.add(state);
+            }
+        }
+        assertThat(folded).hasSize(versions);
+        Random random = new Random(7);
+        for (int i = 0; i < 12; i++) {
+            int version = 1 + random.nextInt(versions);
+            JsonNode past = json(given().get("/sessions/{id}/state?version={v}", session, version)
+                    .then().statusCode(200).extract().asString());
+            JsonNode expected = json(ViewCodec.write(folded.get(version - 1)));
+            assertThat(past).as("state at version %d", version).isEqualTo(expected);
+        }
+        JsonNode current = json(given().get("/sessions/{id}", session).asString());
+        assertThat(current).isEqualTo(json(ViewCodec.write(folded.get(versions - 1))));
+    }
+
+    // A mix of every state-changing type, sent as one atomic batch per 10 events so the test stays quick.
+    private int writeVariedSession(String session, int count, Random random) {
+        List<String> batch = new ArrayList<>();
+        int version = 0;
+        int openCall = -1;
+        for (int i = 0; i < count; i++) {
+            String type;
+            String data;
+            int pick = random.nextInt(6);
+            if (i == 0) {
+                type = "agentstate.session.started";
+                data = "{\"userId\":\"u-" + session + "\",\"metadata\":{\"channel\":\"test\"}}";
+            } else if (pick == 0 && openCall < 0) {
+                openCall = i;
+                type = "agentstate.tool.requested";
+                data = "{\"callId\":\"c" + i + "\",\"tool\":\"search\",\"arguments\":{\"q\":\"" + i + "\"}}";
+            } else if (pick == 1 && openCall >= 0) {
+                type = "agentstate.tool.completed";
+                data = "{\"callId\":\"c" + openCall + "\",\"output\":{\"hits\":" + i + "}}";
+                openCall = -1;
+            } else if (pick == 2) {
+                type = "agentstate.state.patched";
+                data = "{\"scope\":\"agent:planner\",\"patch\":{\"step\":" + i + ",\"note\":"
+                        + (random.nextBoolean() ? "null" : "\"n" + i + "\"") + "}}";
+            } else if (pick == 3 && version > 20 && version % 50 > 40) {
+                type = "agentstate.summary.recorded";
+                data = "{\"throughVersion\":" + (version - 5) + ",\"summary\":\"up to " + (version - 5) + "\"}";
+            } else {
+                type = "agentstate.message.appended";
+                data = "{\"role\":\"" + (random.nextBoolean() ? "user" : "assistant") + "\",\"content\":\"message "
+                        + i + " " + "é✓".repeat(random.nextInt(3)) + "\"}";
+            }
+            batch.add("{\"source\":\"agent://test\",\"type\":\"" + type + "\",\"time\":\"2026-01-01T00:00:"
+                    + String.format("%02d", i % 60) + "Z\",\"data\":" + data + "}");
+            version++;
+            if (batch.size() == 10 || i == count - 1) {
+                post(session, session + "-b" + version, null, "[" + String.join(",", batch) + "]")
+                        .then().statusCode(201).body("version", equalTo(version));
+                batch.clear();
+            }
+        }
+        return version;
+    }
+}
