@@ -312,7 +312,8 @@ public final class EventCodec {
         }
         return build(envelope.get("id").asText(), envelope.get("source").asText(), envelope.get("type").asText(),
                 text(envelope, "subject"), text(envelope, "time"), text(envelope, "tenant"),
-                envelope.hasNonNull("expectedversion") ? envelope.get("expectedversion").asLong() : null,
+                envelope.hasNonNull("expectedversion") ? longValue(envelope.get("expectedversion"), "expectedversion")
+                        : null,
                 text(envelope, "causationid"), text(envelope, "correlationid"), envelope.get("data"), untrusted);
     }
 
@@ -361,7 +362,8 @@ public final class EventCodec {
                 if (parsed.getYear() < 1 || parsed.getYear() > 9999) {
                     throw new InvalidEventException("time must lie between years 1 and 9999: " + time);
                 }
-                instant = parsed.toInstant();
+                // PostgreSQL keeps microseconds; cutting here keeps the archive, heads and views in agreement (I6).
+                instant = parsed.toInstant().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
             } catch (DateTimeParseException e) {
                 throw new InvalidEventException("time is not an RFC 3339 timestamp: " + time);
             }
@@ -388,7 +390,8 @@ public final class EventCodec {
             case TOOL_COMPLETED -> new EventData.ToolCompleted(text(d, "callId"), d.get("output"), text(d, "error"));
             case STATE_PATCHED -> new EventData.StatePatched(text(d, "scope"), (ObjectNode) d.get("patch"));
             case MEMORY_RECORDED -> new EventData.MemoryRecorded(text(d, "userId"), text(d, "fact"), strings(d.get("tags")));
-            case SUMMARY_RECORDED -> new EventData.SummaryRecorded(d.get("throughVersion").asLong(), text(d, "summary"),
+            case SUMMARY_RECORDED -> new EventData.SummaryRecorded(longValue(d.get("throughVersion"), "throughVersion"),
+                    text(d, "summary"),
                     text(d, "model"), text(d, "promptVersion"));
             case SESSION_ENDED -> new EventData.SessionEnded(text(d, "reason"));
             case CUSTOM -> new EventData.Custom(data);
@@ -409,7 +412,7 @@ public final class EventCodec {
 
     // Depth and array length are checked on the tree so a violation names the limit, not a parser detail.
     private void checkShape(JsonNode node, int depth) {
-        if (depth > limits.maxDepth()) {
+        if (node.isContainerNode() && depth + 1 > limits.maxDepth()) {
             throw new InvalidEventException("nesting deeper than " + limits.maxDepth() + " levels");
         }
         if (node.getNodeType() == JsonNodeType.ARRAY && node.size() > limits.maxArrayElements()) {
@@ -444,12 +447,22 @@ public final class EventCodec {
             }
             return tree;
         } catch (StreamConstraintsException e) {
-            throw new InvalidEventException("JSON exceeds the input limits: " + e.getOriginalMessage(), e);
+            String detail = e.getOriginalMessage() != null && e.getOriginalMessage().contains("nesting")
+                    ? "nesting deeper than " + limits.maxDepth() + " levels"
+                    : "JSON exceeds the input limits";
+            throw new InvalidEventException(detail, e);
         } catch (JsonProcessingException e) {
             throw new InvalidEventException("invalid JSON: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static long longValue(JsonNode node, String field) {
+        if (!node.canConvertToExactIntegral() || !node.canConvertToLong()) {
+            throw new InvalidEventException(field + " must be an integer between 0 and " + Long.MAX_VALUE);
+        }
+        return node.asLong();
     }
 
     private void checkSize(int bytes, int max, String what) {

@@ -134,7 +134,8 @@ public final class BatchDecider {
             if (known.size() == ids.size()) {
                 StoredDecision first = known.get(0);
                 Long firstVersion = first.outcome() == Decision.Outcome.ACCEPTED ? first.version() : null;
-                return new Decision(key.tenant(), key.sessionId(), ids, Decision.Outcome.DUPLICATE, firstVersion,
+                // the original decision, in the session that took it (an id is unique per tenant, not per session)
+                return new Decision(key.tenant(), first.sessionId(), ids, Decision.Outcome.DUPLICATE, firstVersion,
                         first.lastVersion(), first.currentVersion(),
                         first.outcome() == Decision.Outcome.ACCEPTED ? null
                                 : "originally " + first.outcome().name().toLowerCase() + ": " + first.reason());

@@ -47,7 +47,7 @@ final class LocalPostgres implements AutoCloseable {
                 "-c", "fsync=" + (durable ? "on" : "off"),
                 "-c", "synchronous_commit=" + (durable ? "on" : "off"),
                 "-c", "full_page_writes=" + (durable ? "on" : "off")));
-        SupervisedProcess process = SupervisedProcess.start("postgres", command, log);
+        SupervisedProcess process = SupervisedProcess.start("postgres", "INT", command, log);
         LocalPostgres postgres = new LocalPostgres(port, process);
         postgres.awaitReadyAndCreateDatabase(log);
         return postgres;

@@ -36,7 +36,7 @@ final class LocalRedis implements AutoCloseable {
                 "--daemonize", "no",
                 "--dir", dir.toString(),
                 "--loglevel", "warning");
-        LocalRedis redis = new LocalRedis(port, SupervisedProcess.start("redis", command, log));
+        LocalRedis redis = new LocalRedis(port, SupervisedProcess.start("redis", "TERM", command, log));
         redis.awaitReady(log);
         return redis;
     }

@@ -51,7 +51,7 @@ public final class LocalRun {
         command.addAll(List.of("-jar", jar.toString()));
         System.out.printf("%nLocal stack in %s (start-up ms %s)%n  Kafka      %s%n  PostgreSQL %s%n  Redis      %s%n%n",
                 data, stack.startMillis(), stack.kafkaBootstrapServers(), stack.postgresJdbcUrl(), stack.redisUrl());
-        SupervisedProcess service = SupervisedProcess.start("agent-state", command, ProcessBuilder.Redirect.INHERIT);
+        SupervisedProcess service = SupervisedProcess.start("agent-state", "TERM", command, ProcessBuilder.Redirect.INHERIT);
         Thread stop = new Thread(() -> {
             service.close();
             stack.close();

@@ -13,16 +13,17 @@ import java.util.concurrent.TimeUnit;
 final class SupervisedProcess implements AutoCloseable {
 
     /*
-     * $1 is the owner's pid, the rest is the server command. The server gets SIGINT (fast shutdown for PostgreSQL, clean
-     * shutdown for Redis) when the watchdog is terminated or when the owner is gone.
+     * $1 is the owner's pid, $2 the stop signal, the rest is the server command. The server gets the stop signal when the
+     * watchdog is terminated or when the owner is gone. The signal is per server: a background child of sh starts with
+     * SIGINT ignored, which a JVM respects, so a JVM is stopped with TERM; PostgreSQL with INT (fast shutdown).
      */
     private static final String WATCHDOG = """
-            owner=$1; shift
+            owner=$1; signal=$2; shift 2
             "$@" &
             child=$!
-            trap 'kill -INT $child 2>/dev/null' INT TERM
+            trap 'kill -$signal $child 2>/dev/null' INT TERM
             while kill -0 "$owner" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.5; done
-            kill -INT "$child" 2>/dev/null
+            kill -$signal "$child" 2>/dev/null
             wait "$child"
             """;
 
@@ -34,13 +35,14 @@ final class SupervisedProcess implements AutoCloseable {
         this.process = process;
     }
 
-    static SupervisedProcess start(String name, List<String> command, Path log) throws IOException {
-        return start(name, command, ProcessBuilder.Redirect.appendTo(log.toFile()));
+    static SupervisedProcess start(String name, String stopSignal, List<String> command, Path log) throws IOException {
+        return start(name, stopSignal, command, ProcessBuilder.Redirect.appendTo(log.toFile()));
     }
 
-    static SupervisedProcess start(String name, List<String> command, ProcessBuilder.Redirect output) throws IOException {
+    static SupervisedProcess start(String name, String stopSignal, List<String> command, ProcessBuilder.Redirect output)
+            throws IOException {
         List<String> full = new ArrayList<>(List.of("/bin/sh", "-c", WATCHDOG, "watchdog",
-                Long.toString(ProcessHandle.current().pid())));
+                Long.toString(ProcessHandle.current().pid()), stopSignal));
         full.addAll(command);
         Process process = new ProcessBuilder(full)
                 .redirectErrorStream(true)
