@@ -481,7 +481,8 @@ public final class EventCodec {
         }
     }
 
-    private static void checkSessionId(String sessionId) {
+    /** Throws when a session id is not usable (characters, length). */
+    public static void checkSessionId(String sessionId) {
         if (!ID.matcher(sessionId).matches()) {
             throw new InvalidEventException("session id must match " + ID.pattern());
         }

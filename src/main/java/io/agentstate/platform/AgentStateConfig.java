@@ -22,6 +22,31 @@ public interface AgentStateConfig {
     /** Reads: paging. */
     Query query();
 
+    /** Conversations: prompt, window budget, summarisation. */
+    Chat chat();
+
+    interface Chat {
+        /** The system prompt at the head of every conversation turn. */
+        @WithDefault("You are a helpful assistant. Answer concisely and use the conversation so far.")
+        String systemPrompt();
+
+        /** Verbatim messages kept in the prompt before the older ones are summarised. Default 40. */
+        @WithDefault("40")
+        int maxVerbatimMessages();
+
+        /** Estimated tokens (characters / 4) of verbatim messages before the older ones are summarised. Default 6000. */
+        @WithDefault("6000")
+        int maxVerbatimTokens();
+
+        /** Newest messages left verbatim when a summary is recorded. Default 10. */
+        @WithDefault("10")
+        int keepVerbatimMessages();
+
+        /** Attempts of a turn that keeps losing the race for its session version. Default 3. */
+        @WithDefault("3")
+        int maxAttempts();
+    }
+
     interface Ingest {
         /** How long a REST append waits for the ledger's decision before answering 202. Default 5 s. */
         @WithDefault("5s")

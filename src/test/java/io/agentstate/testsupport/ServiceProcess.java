@@ -50,6 +50,11 @@ public final class ServiceProcess implements AutoCloseable {
         return "http://127.0.0.1:" + port;
     }
 
+    /** The operating-system process id of the service JVM (the benchmarks read its RSS and CPU time from /proc). */
+    public long pid() {
+        return process.pid();
+    }
+
     private void awaitReady(Duration timeout) throws InterruptedException {
         HttpClient client = HttpClient.newHttpClient();
         long deadline = System.nanoTime() + timeout.toNanos();

@@ -1,0 +1,207 @@
+package io.agentstate.bench;
+
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.apache.kafka.common.utils.AppInfoParser;
+
+import io.agentstate.testsupport.ServiceProcess;
+import io.agentstate.testsupport.localstack.LocalStack;
+
+/**
+ * The benchmark harness ({@code ./mvnw -Pbench}, docs/benchmarks.md): starts a durable local stack (fsync on, 6
+ * partitions) in a throwaway directory and the packaged service in its own JVM (-Xmx512m), runs the scenarios and
+ * baselines, and writes the results as JSON and as the generated section of the benchmarks page.
+ */
+public final class BenchMain {
+
+    private BenchMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Thread.currentThread().setName("bench-main");
+        Results results = run(BenchOptions.fromSystemProperties());
+        boolean failed = results.scenarios.stream().anyMatch(s -> "failed".equals(s.status));
+        System.exit(failed ? 1 : 0);
+    }
+
+    /** Runs the selected scenarios; the results are also written to the options' files. */
+    public static Results run(BenchOptions options) throws Exception {
+        Files.createDirectories(options.workDir());
+        Results results = new Results();
+        Instant started = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        long begin = System.nanoTime();
+        results.run.put("mode", options.mode());
+        results.run.put("scenarios", options.scenarios());
+        results.run.put("startedAt", started.toString());
+        results.run.put("commit", commit(options.root()));
+        results.run.put("sizes", options.sizes());
+        results.machine.putAll(Machine.describe());
+        Bench.log("mode %s, scenarios %s, machine %s", options.mode(), options.scenarios(), results.machine);
+        Path dir = Files.createTempDirectory("agent-state-bench");
+        try (ModelStub model = ModelStub.start();
+                LocalStack stack = LocalStack.start(new LocalStack.Settings(dir, true, true, 0, 0, 0, 6))) {
+            results.run.put("stackStartMillis", stack.startMillis());
+            ServiceProcess service = ServiceProcess.start(stack, freePort(), options.workDir().resolve("service.log"),
+                    "-Dquarkus.langchain4j.openai.base-url=" + model.baseUrl(),
+                    "-Dquarkus.langchain4j.openai.api-key=bench-stub");
+            try (ServiceMonitor monitor = new ServiceMonitor(service.baseUri(), service.pid())) {
+                Bench bench = new Bench(options, stack, service, results, monitor);
+                results.run.put("versions", versions(bench));
+                execute(bench, model);
+            } finally {
+                service.close();
+            }
+        }
+        results.run.put("finishedAt", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+        results.run.put("wallSeconds", Math.round((System.nanoTime() - begin) / 1e9));
+        results.write(options.resultsFile());
+        Bench.log("results written to %s", options.resultsFile());
+        if (options.docsFile() != null) {
+            Report.update(options.docsFile(), results, options.root());
+            Bench.log("tables regenerated in %s", options.docsFile());
+        }
+        return results;
+    }
+
+    private static void execute(Bench bench, ModelStub model) {
+        BenchOptions options = bench.options;
+        String[] ingestPrefix = new String[1];
+        if (options.runs(IngestScenario.ID)) {
+            measure(bench, IngestScenario.ID, true, () -> ingestPrefix[0] = new IngestScenario(bench).run());
+        }
+        if (options.runsAny("baseline-parse", "baseline-raw-loop", "baseline-naive-loop", "baseline-streams")) {
+            String prefix = ingestPrefix[0] != null ? ingestPrefix[0] : Bench.prefix("b");
+            Baselines baselines = new Baselines(bench, prefix);
+            measure(bench, "baseline-records", false, baselines::prepare);
+            if (options.runs("baseline-parse")) {
+                measure(bench, "baseline-parse", false, baselines::parseOnly);
+            }
+            if (options.runs("baseline-raw-loop")) {
+                measure(bench, "baseline-raw-loop", false, baselines::rawLoop);
+            }
+            if (options.runs("baseline-naive-loop")) {
+                measure(bench, "baseline-naive-loop", false, baselines::naiveLoop);
+            }
+            if (options.runs("baseline-streams")) {
+                measure(bench, "baseline-streams", false, () -> {
+                    baselines.streams("at_least_once");
+                    baselines.streams("exactly_once_v2");
+                });
+            }
+        }
+        if (options.runs(VisibilityScenario.ID)) {
+            measure(bench, VisibilityScenario.ID, true, () -> new VisibilityScenario(bench).run());
+        }
+        if (options.runs(ConditionalWriteScenario.ID)) {
+            measure(bench, ConditionalWriteScenario.ID, true, () -> new ConditionalWriteScenario(bench).run());
+        }
+        if (options.runs(ReadScenario.ID)) {
+            measure(bench, ReadScenario.ID, true, () -> new ReadScenario(bench).run(ingestPrefix[0]));
+        }
+        if (options.runs(PerStepScenario.ID)) {
+            measure(bench, PerStepScenario.ID, true, () -> new PerStepScenario(bench).run());
+        }
+        if (options.runs(LangGraphPeer.ID)) {
+            measure(bench, LangGraphPeer.ID, false, () -> new LangGraphPeer(bench).run());
+        }
+        if (options.runs(ChatScenario.ID)) {
+            measure(bench, ChatScenario.ID, true, () -> new ChatScenario(bench, model).run());
+        }
+        if (options.runs(RebuildScenario.ID)) {
+            measure(bench, RebuildScenario.ID, true, () -> new RebuildScenario(bench).run());
+        }
+        if (options.runs("memory")) {
+            summariseMemory(bench);
+        }
+    }
+
+    private interface Step {
+        void run() throws Exception;
+    }
+
+    /** Runs one scenario in a memory window; a failure is recorded and the next scenario still runs. */
+    private static void measure(Bench bench, String id, boolean ours, Step step) {
+        Bench.log("=== %s", id);
+        bench.monitor.begin();
+        long start = System.nanoTime();
+        try {
+            step.run();
+        } catch (Exception | Error e) {
+            Results.Scenario scenario = bench.results.scenario(id, id);
+            scenario.status = "failed";
+            scenario.reason = e.toString();
+            Bench.log("%s FAILED: %s", id, e);
+            e.printStackTrace(System.out);
+        }
+        Results.Memory memory = bench.monitor.end();
+        Results.Scenario scenario = bench.results.find(id);
+        if (scenario != null) {
+            scenario.seconds = CpuProbe.round((System.nanoTime() - start) / 1e9);
+            if (ours) {
+                scenario.memory = memory;
+            }
+        }
+        Bench.log("=== %s done in %.0f s; service heap max %.0f MiB, RSS max %.0f MiB", id,
+                (System.nanoTime() - start) / 1e9, memory.heapMaxMiB(), memory.rssMaxMiB());
+    }
+
+    private static void summariseMemory(Bench bench) {
+        Results.Scenario memory = bench.results.scenario("memory", "Service memory: heap used and RSS per scenario");
+        memory.setup.put("service", "-Xmx512m, default GC");
+        memory.setup.put("sampling", "every 500 ms during the scenario, and once 1 s after it");
+        for (Results.Scenario scenario : bench.results.scenarios) {
+            if (scenario.memory != null) {
+                memory.add(scenario.id, "heap max", "MiB", scenario.memory.heapMaxMiB());
+                memory.add(scenario.id, "RSS max", "MiB", scenario.memory.rssMaxMiB());
+                memory.add(scenario.id, "heap after", "MiB", scenario.memory.heapAfterMiB());
+                memory.add(scenario.id, "RSS after", "MiB", scenario.memory.rssAfterMiB());
+            }
+        }
+        if (memory.metrics.isEmpty()) {
+            memory.notMeasured("no scenario of ours ran");
+        }
+    }
+
+    private static Map<String, Object> versions(Bench bench) {
+        Map<String, Object> versions = new LinkedHashMap<>();
+        versions.put("kafka", AppInfoParser.getVersion());
+        try {
+            try (java.sql.Connection db = bench.jdbc(); java.sql.Statement statement = db.createStatement();
+                    java.sql.ResultSet rows = statement.executeQuery("SHOW server_version")) {
+                rows.next();
+                versions.put("postgresql", rows.getString(1));
+            }
+            try (Resp redis = bench.redis()) {
+                String info = new String((byte[]) redis.call("INFO", "server"), StandardCharsets.UTF_8);
+                info.lines().filter(line -> line.startsWith("redis_version:"))
+                        .forEach(line -> versions.put("redis", line.substring("redis_version:".length()).trim()));
+            }
+        } catch (Exception e) {
+            Bench.log("versions not readable: %s", e.getMessage());
+        }
+        versions.put("node", Machine.command(bench.options.root(), "node", "--version"));
+        return versions;
+    }
+
+    private static String commit(Path root) {
+        String head = Machine.command(root, "git", "rev-parse", "--short", "HEAD");
+        String status = Machine.command(root, "git", "status", "--porcelain", "--untracked-files=no");
+        if (head == null) {
+            return "unknown";
+        }
+        return status != null && !status.isBlank() ? head + " (working tree modified)" : head;
+    }
+
+    private static int freePort() throws Exception {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+}

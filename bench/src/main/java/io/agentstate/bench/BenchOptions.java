@@ -1,0 +1,132 @@
+package io.agentstate.bench;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * What one benchmark run does: mode, scenarios, counts and where it writes. Read from system properties
+ * ({@code bench.mode=full|quick}, {@code bench.scenarios=all|ours|<id>,<id>...}, {@code bench.root}).
+ *
+ * @param mode {@code full} or {@code quick}
+ * @param scenarios the scenario and baseline ids to run
+ * @param root the project directory
+ * @param resultsFile the machine-readable results
+ * @param docsFile the Markdown file whose generated section is rewritten, or null for none
+ * @param workDir logs and scratch files
+ * @param sizes counts, durations and runs
+ */
+public record BenchOptions(String mode, Set<String> scenarios, Path root, Path resultsFile, Path docsFile, Path workDir,
+        Sizes sizes) {
+
+    /** Our own scenarios, in the order they run (rebuild last: it flushes Redis and adds a million events). */
+    public static final List<String> OURS = List.of("ingest", "visibility", "conditional-writes", "reads", "per-step",
+            "rebuild", "chat", "memory");
+
+    /** Baselines and peers, measured on the same servers and records. */
+    public static final List<String> PEERS = List.of("baseline-parse", "baseline-raw-loop", "baseline-naive-loop",
+            "baseline-streams", "peer-langgraph");
+
+    /**
+     * Counts, durations and runs of every scenario.
+     *
+     * @param ingestSessions sessions of one ingest run
+     * @param ingestEventsPerSession events per session of one ingest run
+     * @param ingestWarmupEvents events ingested before the measured runs (not reported)
+     * @param eventBytes size of a produced record value, bytes
+     * @param runs measured runs of each scenario
+     * @param streamsRuns measured runs of each Kafka Streams guarantee
+     * @param visibilityRate produced events per second
+     * @param visibilitySessions sessions the fixed-rate events spread over
+     * @param visibilitySeconds measured seconds per run
+     * @param visibilitySampleEvery one produced event in this many is watched
+     * @param writers concurrent conditional writers
+     * @param sharedSessions sessions the writers share in the contended variant
+     * @param writeSeconds seconds per conditional-write run
+     * @param readers concurrent readers
+     * @param readSessions warm sessions read
+     * @param readSeconds seconds per read run
+     * @param stepConcurrency concurrency levels of the per-step comparison
+     * @param stepSeconds seconds per level and run
+     * @param stepsPerSession steps (events, checkpoints) per session or thread
+     * @param rebuildEvents events in PostgreSQL to rebuild into an empty Redis
+     * @param rebuildConcurrency concurrent readers that trigger the rebuild
+     */
+    public record Sizes(int ingestSessions, int ingestEventsPerSession, int ingestWarmupEvents, int eventBytes, int runs,
+            int streamsRuns, int visibilityRate, int visibilitySessions, int visibilitySeconds, int visibilitySampleEvery,
+            int writers, int sharedSessions, int writeSeconds, int readers, int readSessions, int readSeconds,
+            List<Integer> stepConcurrency, int stepSeconds, int stepsPerSession, long rebuildEvents,
+            int rebuildConcurrency) {
+
+        static Sizes full() {
+            return new Sizes(10_000, 20, 20_000, 1024, 3, 3, 2000, 1000, 15, 20, 32, 8, 8, 64, 1000, 8,
+                    List.of(1, 8, 32), 6, 20, 1_000_000, 32);
+        }
+
+        static Sizes quick() {
+            return new Sizes(500, 4, 0, 1024, 1, 1, 500, 100, 3, 5, 32, 8, 2, 64, 100, 2, List.of(1, 8, 32), 1, 20,
+                    10_000, 16);
+        }
+
+        /** Events of one ingest run. */
+        public int ingestEvents() {
+            return ingestSessions * ingestEventsPerSession;
+        }
+    }
+
+    /** The options of {@code ./mvnw -Pbench}, from system properties. */
+    public static BenchOptions fromSystemProperties() {
+        Path root = Path.of(System.getProperty("bench.root", ".")).toAbsolutePath().normalize();
+        String mode = System.getProperty("bench.mode", "full");
+        return of(mode, System.getProperty("bench.scenarios", "all"), root, root.resolve("bench/results/latest.json"),
+                root.resolve("docs/benchmarks.md"), root.resolve("target/bench"));
+    }
+
+    /**
+     * Options from explicit values.
+     *
+     * @param mode {@code full} or {@code quick}
+     * @param scenarios {@code all}, {@code ours}, or a comma-separated list of ids
+     */
+    public static BenchOptions of(String mode, String scenarios, Path root, Path resultsFile, Path docsFile,
+            Path workDir) {
+        Sizes sizes = switch (mode) {
+            case "full" -> Sizes.full();
+            case "quick" -> Sizes.quick();
+            default -> throw new IllegalArgumentException("bench.mode must be full or quick, not " + mode);
+        };
+        Set<String> selected = new LinkedHashSet<>();
+        for (String item : scenarios.split(",")) {
+            String id = item.trim();
+            if (id.isEmpty()) {
+                continue;
+            }
+            switch (id) {
+                case "all" -> {
+                    selected.addAll(OURS);
+                    selected.addAll(PEERS);
+                }
+                case "ours" -> selected.addAll(OURS);
+                case "peers" -> selected.addAll(PEERS);
+                default -> {
+                    if (!OURS.contains(id) && !PEERS.contains(id)) {
+                        throw new IllegalArgumentException("unknown scenario " + id + "; known: " + OURS + " " + PEERS);
+                    }
+                    selected.add(id);
+                }
+            }
+        }
+        return new BenchOptions(mode, selected, root, resultsFile, docsFile, workDir, sizes);
+    }
+
+    public boolean runs(String scenario) {
+        return scenarios.contains(scenario);
+    }
+
+    /** Whether any of these scenarios runs. */
+    public boolean runsAny(String... ids) {
+        return Arrays.stream(ids).anyMatch(scenarios::contains);
+    }
+}

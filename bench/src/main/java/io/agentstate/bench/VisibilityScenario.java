@@ -1,0 +1,138 @@
+package io.agentstate.bench;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+import org.apache.kafka.clients.producer.KafkaProducer;
+
+/**
+ * Scenario 2, visibility: events produced at a fixed rate to a set of sessions; for one event in N, a poller thread
+ * reads {@code GET /sessions/{id}} every millisecond from the moment the broker acknowledged the event until the
+ * session's ETag reaches the event's version. Latency is acknowledgement to first read that sees it.
+ */
+final class VisibilityScenario {
+
+    static final String ID = "visibility";
+    private static final long POLL_NANOS = 1_000_000;
+
+    private final Bench bench;
+    private final Results.Scenario result;
+
+    VisibilityScenario(Bench bench) {
+        this.bench = bench;
+        this.result = bench.results.scenario(ID, "Visibility: produce-ack to GET sees the version");
+    }
+
+    void run() throws Exception {
+        BenchOptions.Sizes sizes = bench.sizes();
+        result.setup.put("ratePerSecond", sizes.visibilityRate());
+        result.setup.put("sessions", sizes.visibilitySessions());
+        result.setup.put("secondsPerRun", sizes.visibilitySeconds());
+        result.setup.put("warmupSecondsPerRun", 2);
+        result.setup.put("sampledOneIn", sizes.visibilitySampleEvery());
+        result.setup.put("recordBytes", sizes.eventBytes());
+        result.setup.put("poll", "GET /sessions/{id} every 1 ms per sampled event (raw HTTP/1.1 keep-alive), from the ack");
+        result.setup.put("producer", "acks=all, idempotent, linger.ms=1");
+        for (int r = 1; r <= sizes.runs(); r++) {
+            once(r);
+        }
+    }
+
+    private void once(int run) throws Exception {
+        BenchOptions.Sizes sizes = bench.sizes();
+        String prefix = Bench.prefix("v");
+        List<String> sessions = Bench.sessions(prefix, sizes.visibilitySessions());
+        long warmup = 2L * sizes.visibilityRate();
+        long measured = (long) sizes.visibilitySeconds() * sizes.visibilityRate();
+        long total = warmup + measured;
+        Map<Thread, Samples> fromAck = new ConcurrentHashMap<>();
+        Map<Thread, Samples> fromSend = new ConcurrentHashMap<>();
+        AtomicInteger timeouts = new AtomicInteger();
+        AtomicLong errors = new AtomicLong();
+        ThreadLocal<HttpConnection> connections = ThreadLocal.withInitial(() -> HttpConnection.to(bench.baseUri()));
+        AtomicInteger threads = new AtomicInteger();
+        ExecutorService pollers = Executors.newFixedThreadPool(32, task -> {
+            Thread thread = new Thread(task, "bench-visibility-poller-" + threads.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
+        long interval = 1_000_000_000L / sizes.visibilityRate();
+        long start;
+        long behind = 0;
+        try (KafkaProducer<String, byte[]> producer = bench.producer(1, 65536)) {
+            start = System.nanoTime();
+            for (long i = 0; i < total; i++) {
+                long due = start + i * interval;
+                long now = System.nanoTime();
+                if (due > now) {
+                    LockSupport.parkNanos(due - now);
+                } else {
+                    behind = Math.max(behind, now - due);
+                }
+                String session = sessions.get((int) (i % sessions.size()));
+                long version = i / sessions.size() + 1;
+                boolean watched = i >= warmup && i % sizes.visibilitySampleEvery() == 0;
+                long sent = System.nanoTime();
+                producer.send(Records.record(Records.EVENTS_TOPIC, session,
+                        Records.message(session, (int) version, sizes.eventBytes())), (metadata, e) -> {
+                            if (e != null) {
+                                errors.incrementAndGet();
+                            } else if (watched) {
+                                long acked = System.nanoTime();
+                                pollers.execute(() -> watch(connections.get(), session, version, sent, acked, fromAck,
+                                        fromSend, timeouts));
+                            }
+                        });
+            }
+            producer.flush();
+        }
+        long producedNanos = System.nanoTime() - start;
+        pollers.shutdown();
+        pollers.awaitTermination(60, TimeUnit.SECONDS);
+        Samples ack = Samples.merge(fromAck.values());
+        Samples send = Samples.merge(fromSend.values());
+        double achievedRate = total / (producedNanos / 1e9);
+        result.add("ack to visible", "p50", "ms", ack.percentileMillis(50));
+        result.add("ack to visible", "p99", "ms", ack.percentileMillis(99));
+        result.add("ack to visible", "p99.9", "ms", ack.percentileMillis(99.9));
+        result.add("ack to visible", "max", "ms", ack.maxMillis());
+        result.add("send to visible", "p50", "ms", send.percentileMillis(50));
+        result.add("send to visible", "p99", "ms", send.percentileMillis(99));
+        result.add("producer", "achieved rate", "events/s", achievedRate);
+        result.add("producer", "samples", "events", ack.size());
+        result.details.put("run" + run, Map.of("prefix", prefix, "timeouts", timeouts.get(), "produceErrors",
+                errors.get(), "maxScheduleLagMs", behind / 1_000_000.0));
+        Bench.log("visibility run %d: %d samples, p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms at %.0f events/s", run,
+                ack.size(), ack.percentileMillis(50), ack.percentileMillis(99), ack.percentileMillis(99.9),
+                achievedRate);
+        connections.remove();
+    }
+
+    private static void watch(HttpConnection http, String session, long version, long sent, long acked,
+            Map<Thread, Samples> fromAck, Map<Thread, Samples> fromSend, AtomicInteger timeouts) {
+        long deadline = acked + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            try {
+                HttpConnection.Response response = http.get("/sessions/" + session);
+                if (response.status() == 200 && response.version() >= version) {
+                    long seen = System.nanoTime();
+                    fromAck.computeIfAbsent(Thread.currentThread(), t -> new Samples()).add(seen - acked);
+                    fromSend.computeIfAbsent(Thread.currentThread(), t -> new Samples()).add(seen - sent);
+                    return;
+                }
+            } catch (IOException e) {
+                http.close();
+            }
+            LockSupport.parkNanos(POLL_NANOS);
+        }
+        timeouts.incrementAndGet();
+    }
+}

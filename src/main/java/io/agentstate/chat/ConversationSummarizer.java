@@ -1,0 +1,28 @@
+package io.agentstate.chat;
+
+import dev.langchain4j.service.SystemMessage;
+import dev.langchain4j.service.UserMessage;
+import io.quarkiverse.langchain4j.RegisterAiService;
+
+/** Folds older conversation messages into the running summary; stateless (no memory). */
+@RegisterAiService(chatMemoryProviderSupplier = RegisterAiService.NoChatMemoryProviderSupplier.class)
+public interface ConversationSummarizer {
+
+    /** Recorded with each summary, so a summary can be traced to the prompt that wrote it. */
+    String PROMPT_VERSION = "summary-v1";
+
+    @SystemMessage("""
+            You maintain the running summary of a conversation between a user and an assistant.
+            Merge the previous summary and the new messages into one summary that keeps every fact, decision,
+            preference, open question and commitment a later turn may need. Write plain prose, at most 300 words.
+            Output only the summary.
+            """)
+    @UserMessage("""
+            Previous summary:
+            {previous}
+
+            New messages:
+            {transcript}
+            """)
+    String summarize(String previous, String transcript);
+}

@@ -1,0 +1,61 @@
+package io.agentstate.chat;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.langchain4j.data.message.AiMessage;
+import dev.langchain4j.data.message.ChatMessage;
+import dev.langchain4j.data.message.SystemMessage;
+import dev.langchain4j.data.message.UserMessage;
+import io.agentstate.ledger.SessionState;
+import io.agentstate.ledger.ToolCallStatus;
+
+/**
+ * Builds the prompt window from a session state, purely: the system prompt and the latest summary, then the verbatim
+ * messages after it. A tool message enters only when the call it answers has completed, so the model never sees a tool
+ * request without its result.
+ */
+public final class PromptWindow {
+
+    private PromptWindow() {
+    }
+
+    /** The messages that precede a new user message. */
+    public static List<ChatMessage> of(SessionState state, String systemPrompt) {
+        List<ChatMessage> window = new ArrayList<>();
+        String system = systemPrompt;
+        if (state.summary() != null) {
+            system += "\n\nSummary of the conversation so far:\n" + state.summary().text();
+        }
+        window.add(SystemMessage.from(system));
+        for (SessionState.Message message : state.messages()) {
+            switch (message.role()) {
+                case "user" -> window.add(message.name() != null ? UserMessage.from(message.name(), message.content())
+                        : UserMessage.from(message.content()));
+                case "assistant" -> window.add(AiMessage.from(message.content()));
+                case "system" -> window.add(SystemMessage.from(message.content()));
+                case "tool" -> {
+                    SessionState.ToolCall call = message.toolCallId() == null ? null
+                            : state.toolCalls().get(message.toolCallId());
+                    if (call != null && call.status() != ToolCallStatus.REQUESTED) {
+                        window.add(UserMessage.from("[result of tool " + call.tool() + ", call " + call.callId() + "]\n"
+                                + message.content()));
+                    }
+                }
+                default -> {
+                    // roles are validated on input; nothing else can be stored
+                }
+            }
+        }
+        return window;
+    }
+
+    /** Rough token count (4 characters a token), for the summarisation budget. */
+    public static int estimateTokens(List<SessionState.Message> messages) {
+        long chars = 0;
+        for (SessionState.Message message : messages) {
+            chars += message.content().length();
+        }
+        return (int) Math.min(Integer.MAX_VALUE, chars / 4);
+    }
+}

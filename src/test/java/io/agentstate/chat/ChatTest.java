@@ -1,0 +1,234 @@
+package io.agentstate.chat;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.equalTo;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.github.tomakehurst.wiremock.stubbing.ServeEvent;
+
+import io.agentstate.testsupport.ModelStubResource;
+import io.agentstate.testsupport.localstack.LocalStackResource;
+import io.quarkus.redis.datasource.RedisDataSource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import io.restassured.response.Response;
+
+/** Conversation turns against a real OpenAI-protocol HTTP server, with the request bodies it received asserted. */
+@QuarkusTest
+@QuarkusTestResource(LocalStackResource.class)
+@QuarkusTestResource(ModelStubResource.class)
+class ChatTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String SYSTEM = "You are a helpful assistant. Answer concisely and use the conversation so far.";
+
+    @Inject
+    RedisDataSource redis;
+
+    private static Response chat(String session, String message, String key) {
+        var request = given().contentType(ContentType.JSON).body("{\"message\":\"" + message + "\"}");
+        if (key != null) {
+            request.header("Idempotency-Key", key);
+        }
+        return request.when().post("/sessions/{id}/chat", session);
+    }
+
+    /** The messages of every model request that mentions a marker, in arrival order. */
+    private static List<JsonNode> requestsMentioning(String marker) {
+        List<ServeEvent> events = new ArrayList<>(ModelStubResource.server().getAllServeEvents());
+        events.sort((a, b) -> a.getRequest().getLoggedDate().compareTo(b.getRequest().getLoggedDate()));
+        List<JsonNode> found = new ArrayList<>();
+        for (ServeEvent event : events) {
+            String body = event.getRequest().getBodyAsString();
+            if (body.contains(marker)) {
+                try {
+                    found.add(JSON.readTree(body).get("messages"));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }
+        return found;
+    }
+
+    private static String roles(JsonNode messages) {
+        List<String> parts = new ArrayList<>();
+        messages.forEach(m -> parts.add(m.get("role").asText() + ":" + m.get("content").asText()));
+        return String.join(" | ", parts);
+    }
+
+    @Test
+    void shouldSendExactlyTheWindowAndRecordEveryTurn() {
+        String session = "chat-" + UUID.randomUUID();
+        String m = session.substring(5, 13);
+        chat(session, m + "-one", null).then().statusCode(200).body("reply", equalTo("echo: " + m + "-one"))
+                .body("version", equalTo(2));
+        chat(session, m + "-two", null).then().statusCode(200).body("version", equalTo(4));
+        chat(session, m + "-three", null).then().statusCode(200).body("version", equalTo(6));
+
+        List<JsonNode> requests = requestsMentioning(m);
+        assertThat(requests).hasSize(3);
+        assertThat(roles(requests.get(0))).isEqualTo("system:" + SYSTEM + " | user:" + m + "-one");
+        assertThat(roles(requests.get(1))).isEqualTo("system:" + SYSTEM + " | user:" + m + "-one | assistant:echo: "
+                + m + "-one | user:" + m + "-two");
+        assertThat(roles(requests.get(2))).isEqualTo("system:" + SYSTEM + " | user:" + m + "-one | assistant:echo: "
+                + m + "-one | user:" + m + "-two | assistant:echo: " + m + "-two | user:" + m + "-three");
+
+        Response timeline = given().get("/sessions/{id}/events", session);
+        assertThat(timeline.jsonPath().getList("entries.version", Integer.class)).containsExactly(1, 2, 3, 4, 5, 6);
+        assertThat(timeline.jsonPath().getList("entries.event.data.role", String.class))
+                .containsExactly("user", "assistant", "user", "assistant", "user", "assistant");
+    }
+
+    @Test
+    void shouldSummarisePastTheBudgetAndPromptWithTheSummary() {
+        String session = "sum-" + UUID.randomUUID();
+        String m = session.substring(4, 12);
+        for (int i = 1; i <= 4; i++) {
+            chat(session, m + "-" + i, null).then().statusCode(200);
+        }
+        // 8 verbatim messages > budget 6: the older ones (all but the last 2) are summarised, after the reply
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> given().get("/sessions/{id}", session).then()
+                .body("summary.text", equalTo(ModelStubResource.SUMMARY)).body("summary.throughVersion", equalTo(6))
+                .body("summary.promptVersion", equalTo(ConversationSummarizer.PROMPT_VERSION)));
+        List<JsonNode> summariser = requestsMentioning("running summary of a conversation");
+        assertThat(summariser.stream().filter(r -> r.toString().contains(m + "-1"))).hasSize(1);
+
+        chat(session, m + "-5", null).then().statusCode(200).body("version", equalTo(11));
+        List<JsonNode> requests = requestsMentioning(m + "-5");
+        JsonNode last = requests.get(requests.size() - 1);
+        assertThat(roles(last)).isEqualTo("system:" + SYSTEM + "\n\nSummary of the conversation so far:\n"
+                + ModelStubResource.SUMMARY + " | user:" + m + "-4 | assistant:echo: " + m + "-4 | user:" + m + "-5");
+    }
+
+    @Test
+    void shouldKeepSessionsApartAndTurnsWholeUnderConcurrency() throws Exception {
+        String a = "iso-a-" + UUID.randomUUID();
+        String b = "iso-b-" + UUID.randomUUID();
+        List<CompletableFuture<Response>> turns = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            int n = i;
+            turns.add(CompletableFuture.supplyAsync(() -> chat(a, "alpha-" + a.substring(6, 14) + "-" + n, null)));
+            turns.add(CompletableFuture.supplyAsync(() -> chat(b, "beta-" + b.substring(6, 14) + "-" + n, null)));
+        }
+        for (CompletableFuture<Response> turn : turns) {
+            assertThat(turn.get().statusCode()).isEqualTo(200);
+        }
+        for (JsonNode request : requestsMentioning(a.substring(6, 14))) {
+            assertThat(request.toString()).doesNotContain(b.substring(6, 14));
+        }
+        for (JsonNode request : requestsMentioning(b.substring(6, 14))) {
+            assertThat(request.toString()).doesNotContain(a.substring(6, 14));
+        }
+        for (String session : List.of(a, b)) {
+            Response state = given().get("/sessions/{id}", session);
+            assertThat(state.jsonPath().getInt("version")).isEqualTo(6);
+            List<String> roles = state.jsonPath().getList("messages.role", String.class);
+            List<String> contents = state.jsonPath().getList("messages.content", String.class);
+            // each turn is an intact user-then-assistant pair, never interleaved with another turn
+            for (int i = 0; i < 6; i += 2) {
+                assertThat(roles.get(i)).isEqualTo("user");
+                assertThat(roles.get(i + 1)).isEqualTo("assistant");
+                assertThat(contents.get(i + 1)).isEqualTo("echo: " + contents.get(i));
+            }
+        }
+    }
+
+    @Test
+    void shouldCallTheModelOnceForARetriedTurn() {
+        String session = "idem-" + UUID.randomUUID();
+        String marker = session.substring(5, 13) + "-once";
+        String key = "turn-" + UUID.randomUUID();
+        Response first = chat(session, marker, key);
+        first.then().statusCode(200);
+        Response second = chat(session, marker, key);
+        second.then().statusCode(200).body("reply", equalTo(first.jsonPath().getString("reply")))
+                .body("version", equalTo(first.jsonPath().getInt("version"))).body("repeated", equalTo(true));
+        assertThat(requestsMentioning(marker)).hasSize(1);
+        assertThat(given().get("/sessions/{id}", session).jsonPath().getInt("version")).isEqualTo(2);
+    }
+
+    @Test
+    void shouldRebuildIdenticalMemoryAfterRedisFlushWithoutCallingTheModel() {
+        String session = "rebuild-" + UUID.randomUUID();
+        String m = session.substring(8, 16);
+        chat(session, m + "-a", null).then().statusCode(200);
+        chat(session, m + "-b", null).then().statusCode(200);
+        String before = given().get("/sessions/{id}", session).asString();
+        int calls = ModelStubResource.server().getAllServeEvents().size();
+        redis.flushall();
+        String after = given().get("/sessions/{id}", session).asString();
+        assertThat(readTree(after)).isEqualTo(readTree(before));
+        assertThat(ModelStubResource.server().getAllServeEvents()).hasSize(calls);
+        chat(session, m + "-c", null).then().statusCode(200).body("version", equalTo(6));
+        List<JsonNode> requests = requestsMentioning(m + "-c");
+        assertThat(roles(requests.get(0))).isEqualTo("system:" + SYSTEM + " | user:" + m + "-a | assistant:echo: " + m
+                + "-a | user:" + m + "-b | assistant:echo: " + m + "-b | user:" + m + "-c");
+    }
+
+    @Test
+    void shouldAnswer504And502AndLeaveMemoryUnchangedWhenTheModelFails() {
+        String session = "fail-" + UUID.randomUUID();
+        chat(session, "hello", null).then().statusCode(200).body("version", equalTo(2));
+        String before = given().get("/sessions/{id}", session).asString();
+        chat(session, "please TIMEOUT-ME", null).then().statusCode(504)
+                .contentType("application/problem+json").body("status", equalTo(504));
+        chat(session, "please FAIL-ME", null).then().statusCode(502)
+                .contentType("application/problem+json").body("status", equalTo(502));
+        assertThat(readTree(given().get("/sessions/{id}", session).asString())).isEqualTo(readTree(before));
+        // a model failure on a new session creates nothing
+        given().contentType(ContentType.JSON).body("{\"message\":\"FAIL-ME\"}")
+                .post("/sessions/{id}/chat", "fail-new-" + UUID.randomUUID()).then().statusCode(502);
+    }
+
+    @Test
+    void shouldStreamTokensThenTheVersion() {
+        String session = "stream-" + UUID.randomUUID();
+        String marker = session.substring(7, 15);
+        String body = given().contentType(ContentType.JSON).body("{\"message\":\"" + marker + "\"}")
+                .post("/sessions/{id}/chat/stream", session).then().statusCode(200).extract().asString();
+        List<JsonNode> events = new ArrayList<>();
+        for (String line : body.split("\n")) {
+            if (line.startsWith("data:")) {
+                events.add(readTree(line.substring(5).trim()));
+            }
+        }
+        StringBuilder text = new StringBuilder();
+        events.stream().filter(e -> e.get("type").asText().equals("token")).forEach(e -> text.append(e.get("text")
+                .asText()));
+        assertThat(text.toString()).isEqualTo("echo: " + marker);
+        JsonNode done = events.get(events.size() - 1);
+        assertThat(done.get("type").asText()).isEqualTo("done");
+        assertThat(done.get("version").asInt()).isEqualTo(2);
+        assertThat(given().get("/sessions/{id}", session).jsonPath().getList("messages.content", String.class))
+                .containsExactly(marker, "echo: " + marker);
+    }
+
+    @Test
+    void shouldRejectABlankMessage() {
+        given().contentType(ContentType.JSON).body("{\"message\":\"  \"}").post("/sessions/{id}/chat", "blank-x")
+                .then().statusCode(400).contentType("application/problem+json");
+    }
+
+    private static JsonNode readTree(String json) {
+        try {
+            return JSON.readTree(json);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
