@@ -22,7 +22,6 @@ import dev.langchain4j.model.output.TokenUsage;
 import dev.langchain4j.service.Result;
 import io.agentstate.event.EventCodec;
 import io.agentstate.ingest.IngestService;
-import io.agentstate.ledger.ArchiveRepository;
 import io.agentstate.ledger.Decision;
 import io.agentstate.ledger.SessionKey;
 import io.agentstate.ledger.SessionState;
@@ -82,7 +81,6 @@ public class ChatService {
     private final ConversationSummarizer summarizer;
     private final SessionReader reader;
     private final IngestService ingest;
-    private final ArchiveRepository archive;
     private final EventCodec codec;
     private final AgentStateConfig config;
     private final MeterRegistry meters;
@@ -93,14 +91,13 @@ public class ChatService {
     private final Set<SessionKey> summarising = ConcurrentHashMap.newKeySet();
 
     ChatService(SessionAssistant assistant, ConversationSummarizer summarizer, SessionReader reader, IngestService ingest,
-            ArchiveRepository archive, EventCodec codec, AgentStateConfig config, MeterRegistry meters,
+            EventCodec codec, AgentStateConfig config, MeterRegistry meters,
             @ConfigProperty(name = "quarkus.langchain4j.openai.api-key") Optional<String> apiKey,
             @ConfigProperty(name = "quarkus.langchain4j.openai.chat-model.model-name") String modelName) {
         this.assistant = assistant;
         this.summarizer = summarizer;
         this.reader = reader;
         this.ingest = ingest;
-        this.archive = archive;
         this.codec = codec;
         this.config = config;
         this.meters = meters;
@@ -166,16 +163,15 @@ public class ChatService {
         if (attempt > config.chat().maxAttempts()) {
             return Uni.createFrom().item(Optional.empty());
         }
-        return archive.decision(session.tenant(), assistantId(turnId, attempt))
+        return ingest.decision(session.sessionId(), assistantId(turnId, attempt))
                 .chain(stored -> {
-                    if (stored.isEmpty() || stored.get().outcome() != Decision.Outcome.ACCEPTED
-                            || !stored.get().sessionId().equals(session.sessionId())) {
+                    if (stored.isEmpty() || stored.get().outcome() != Decision.Outcome.ACCEPTED) {
                         return findAccepted(session, turnId, attempt + 1);
                     }
-                    long version = stored.get().version();
-                    return archive.events(session, version - 1, version)
-                            .map(events -> Optional.of(new ChatReply(session.sessionId(), turnId,
-                                    events.get(0).event().data().get("content").asText(), version, true)));
+                    long version = stored.get().firstVersion();
+                    return reader.eventAt(session, version)
+                            .map(event -> Optional.of(new ChatReply(session.sessionId(), turnId,
+                                    event.data().get("content").asText(), version, true)));
                 });
     }
 

@@ -13,6 +13,8 @@ import java.util.Optional;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
 import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.RedisKeys;
 import io.smallrye.mutiny.Uni;
@@ -37,9 +39,13 @@ public class SessionViewStore {
     private volatile String applySha;
     private volatile String readSha;
 
-    SessionViewStore(Redis redis, AgentStateConfig config) {
+    private final boolean cluster;
+
+    SessionViewStore(Redis redis, AgentStateConfig config,
+            @ConfigProperty(name = "quarkus.redis.client-type", defaultValue = "standalone") String clientType) {
         this.redis = redis;
         this.config = config;
+        this.cluster = clientType.equalsIgnoreCase("cluster");
     }
 
     /**
@@ -48,22 +54,30 @@ public class SessionViewStore {
     public Uni<Void> publish(BatchDecider.Result result) {
         List<Request> requests = new ArrayList<>();
         String ttl = Long.toString(config.ledger().viewTtl().toMillis());
+        List<Request> announcements = new ArrayList<>();
         return shas().chain(() -> {
             for (BatchDecider.ViewUpdate view : result.views()) {
                 requests.add(script(applySha, "apply", view.session(), view.fromVersion(), view.toVersion(), ttl,
                         view.ops()));
-                requests.add(Request.cmd(Command.PUBLISH)
+                announcements.add(Request.cmd(Command.PUBLISH)
                         .arg(RedisKeys.changes(view.session().tenant(), view.session().sessionId()))
                         .arg(Long.toString(view.toVersion())));
             }
             for (Decision decision : result.replies()) {
                 String json = ViewCodec.write(decision);
-                requests.add(Request.cmd(Command.SET)
+                announcements.add(Request.cmd(Command.SET)
                         .arg(RedisKeys.decision(decision.tenant(), decision.sessionId(), decision.eventIds().get(0)))
                         .arg(json).arg("PX").arg(Long.toString(config.ledger().decisionTtl().toMillis())));
-                requests.add(Request.cmd(Command.PUBLISH).arg(RedisKeys.DECISIONS_CHANNEL).arg(json));
+                announcements.add(Request.cmd(Command.PUBLISH).arg(RedisKeys.DECISIONS_CHANNEL).arg(json));
             }
-            return batch(requests);
+            if (!cluster) {
+                // one round trip, in order: views are updated before any writer hears of its decision
+                requests.addAll(announcements);
+                return batch(requests);
+            }
+            // Redis Cluster refuses a pipeline across slots: each session's script goes to its own slot, and the
+            // announcements follow only once every view is updated, so a writer reads its own write.
+            return each(requests).chain(() -> each(announcements));
         });
     }
 
@@ -106,7 +120,7 @@ public class SessionViewStore {
             }
             requests.add(del);
         }
-        return batch(requests);
+        return cluster ? each(requests) : batch(requests);
     }
 
     /** A decision kept for waiting writers, if it has not expired. */
@@ -130,6 +144,15 @@ public class SessionViewStore {
             }
         }
         return request;
+    }
+
+    private Uni<Void> each(List<Request> requests) {
+        if (requests.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        List<Uni<Response>> sends = new ArrayList<>();
+        requests.forEach(request -> sends.add(send(request)));
+        return Uni.join().all(sends).andFailFast().replaceWithVoid();
     }
 
     private Uni<Void> batch(List<Request> requests) {

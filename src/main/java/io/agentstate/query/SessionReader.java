@@ -5,6 +5,7 @@ import java.util.Optional;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.agentstate.event.Event;
 import io.agentstate.ledger.ArchiveRepository;
 import io.agentstate.ledger.SessionKey;
 import io.agentstate.ledger.SessionState;
@@ -92,6 +93,17 @@ public class SessionReader {
                 .map(state -> Optional.ofNullable(state.toolCalls().get(callId))
                         .orElseThrow(() -> ProblemException.notFound("session " + session.sessionId()
                                 + " has no tool call " + callId)));
+    }
+
+    /** The archived event at a version, as a structured CloudEvent. */
+    public Uni<Event> eventAt(SessionKey session, long version) {
+        return archive.events(session, version - 1, version)
+                .map(events -> {
+                    if (events.isEmpty()) {
+                        throw ProblemException.notFound("session " + session.sessionId() + " has no version " + version);
+                    }
+                    return events.get(0).event();
+                });
     }
 
     static ProblemException notFound(SessionKey session) {
