@@ -394,6 +394,7 @@ public final class EventCodec {
                     text(d, "summary"),
                     text(d, "model"), text(d, "promptVersion"));
             case SESSION_ENDED -> new EventData.SessionEnded(text(d, "reason"));
+            case SESSION_ERASED -> new EventData.SessionErased(text(d, "reason"));
             case CUSTOM -> new EventData.Custom(data);
         };
     }

@@ -40,6 +40,10 @@ public sealed interface EventData {
     record SessionEnded(String reason) implements EventData {
     }
 
+    /** Erases the session from every store. */
+    record SessionErased(String reason) implements EventData {
+    }
+
     /** Any other reverse-DNS type: kept as it came. */
     record Custom(JsonNode data) implements EventData {
     }

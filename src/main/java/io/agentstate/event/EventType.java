@@ -12,6 +12,8 @@ public enum EventType {
     MEMORY_RECORDED("agentstate.memory.recorded"),
     SUMMARY_RECORDED("agentstate.summary.recorded"),
     SESSION_ENDED("agentstate.session.ended"),
+    /** Erases the session everywhere it is stored; the id may then start afresh. */
+    SESSION_ERASED("agentstate.session.erased"),
     /** Recorded in the timeline with a version; changes no state. */
     CUSTOM(null);
 

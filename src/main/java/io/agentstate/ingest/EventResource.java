@@ -3,6 +3,7 @@ package io.agentstate.ingest;
 import java.net.URI;
 
 import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -58,6 +59,28 @@ public class EventResource {
                                         result.batch().events().stream().map(e -> e.id()).toList(), null, null, -1,
                                         "the ledger has not decided yet; poll the Location"))
                                 .build()));
+    }
+
+    @DELETE
+    @Path("/{sessionId}")
+    @Produces({ MediaType.APPLICATION_JSON, Problem.MEDIA_TYPE })
+    @Operation(summary = "Erase a session from PostgreSQL and Redis, through the log", description = "204 erased, "
+            + "404 no such session, 202 still pending; the session id may then be used again from version 1")
+    public Uni<RestResponse<AppendResponse>> erase(@PathParam("sessionId") String sessionId,
+            @HeaderParam("Idempotency-Key") String idempotencyKey) {
+        return ingest.erase(sessionId, idempotencyKey)
+                .map(result -> result.decision().map(EventResource::erased)
+                        .orElseGet(() -> RestResponse.ResponseBuilder.<AppendResponse> create(202)
+                                .location(URI.create("/sessions/" + sessionId + "/events/" + result.batch().first().id()))
+                                .build()));
+    }
+
+    private static RestResponse<AppendResponse> erased(Decision decision) {
+        return switch (decision.outcome()) {
+            case ACCEPTED, DUPLICATE -> RestResponse.ResponseBuilder.<AppendResponse> create(204).build();
+            case CONFLICT, REJECTED -> ProblemMapper.respond(Problem.of(404, "not-found", "Not found",
+                    "no session " + decision.sessionId() + " (" + decision.reason() + ")"));
+        };
     }
 
     static RestResponse<AppendResponse> respond(Decision decision) {

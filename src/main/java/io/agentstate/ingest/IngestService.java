@@ -1,14 +1,20 @@
 package io.agentstate.ingest;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.UUID;
 
 import jakarta.enterprise.context.ApplicationScoped;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.agentstate.event.Event;
 import io.agentstate.event.EventBatch;
 import io.agentstate.event.EventCodec;
+import io.agentstate.event.EventType;
 import io.agentstate.event.InvalidEventException;
 import io.agentstate.ledger.ArchiveRepository;
 import io.agentstate.ledger.Decision;
@@ -82,6 +88,21 @@ public class IngestService {
                         : archive.decision(tenant(), eventId)
                                 .map(stored -> stored.filter(s -> s.sessionId().equals(sessionId))
                                         .map(s -> asDecision(s, List.of(eventId)))));
+    }
+
+    /** Erases a session everywhere, through the log; 404 when it has no event. */
+    public Uni<AppendResult> erase(String sessionId, String idempotencyKey) {
+        EventCodec.checkSessionId(sessionId);
+        SessionKey session = new SessionKey(tenant(), sessionId);
+        ObjectNode event = JsonNodeFactory.instance.objectNode();
+        event.put("id", idempotencyKey != null ? idempotencyKey : "erase:" + UUID.randomUUID());
+        event.put("source", "agent://agent-state/api");
+        event.put("type", EventType.SESSION_ERASED.type().orElseThrow());
+        byte[] body = event.toString().getBytes(StandardCharsets.UTF_8);
+        return archive.head(session)
+                .chain(head -> head.isEmpty()
+                        ? Uni.createFrom().failure(ProblemException.notFound("no session " + sessionId))
+                        : append(sessionId, body, null, null));
     }
 
     private Uni<AppendResult> publishAndWait(EventBatch batch) {

@@ -145,7 +145,9 @@ public class ArchiveRepository {
 
     /** Stores a whole-state snapshot; a repeat of the same version is ignored. */
     public Uni<Void> saveSnapshot(SessionState state) {
-        return pool.preparedQuery("INSERT INTO snapshots (tenant, session_id, version, state) VALUES ($1, $2, $3, $4) "
+        // only while the session still holds that version: an erasure during the fold must not leave a snapshot behind
+        return pool.preparedQuery("INSERT INTO snapshots (tenant, session_id, version, state) SELECT $1, $2, $3, $4 "
+                + "WHERE EXISTS (SELECT 1 FROM session_heads WHERE tenant = $1 AND session_id = $2 AND version >= $3) "
                 + "ON CONFLICT DO NOTHING")
                 .execute(Tuple.of(state.tenant(), state.sessionId(), state.version(),
                         io.vertx.core.buffer.Buffer.buffer(ViewCodec.write(state))))

@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.agentstate.event.Event;
 import io.agentstate.event.EventBatch;
 import io.agentstate.event.EventData;
+import io.agentstate.event.EventType;
 
 /**
  * Decides a poll batch of log entries in log order, against what PostgreSQL knew before the batch, and produces
@@ -62,7 +63,7 @@ public final class BatchDecider {
     public record Result(List<EventRow> events, List<StoredDecision> decisions, List<RejectionRow> rejections,
             Map<SessionKey, SessionHead> heads, List<ToolCallRow> toolCalls, List<ScopeRow> scopes,
             List<MemoryRow> memories, List<ViewUpdate> views, List<Decision> replies, Map<Decision.Outcome, Integer> counts,
-            List<SessionHead> snapshotsDue) {
+            List<SessionHead> snapshotsDue, Map<SessionKey, Integer> erased) {
     }
 
     private final int snapshotEvery;
@@ -93,6 +94,7 @@ public final class BatchDecider {
         private final List<Decision> replies = new ArrayList<>();
         private final Map<Decision.Outcome, Integer> counts = new LinkedHashMap<>();
         private final List<SessionHead> snapshotsDue = new ArrayList<>();
+        private final Map<SessionKey, Integer> erased = new LinkedHashMap<>();
 
         Run(Context context) {
             this.decisions = new HashMap<>(context.decisions());
@@ -116,7 +118,7 @@ public final class BatchDecider {
                 views.add(new ViewUpdate(key, viewFrom.get(key), head.version(), ops));
             });
             return new Result(eventRows, decisionRows, rejectionRows, changedHeads, new ArrayList<>(toolRows.values()),
-                    new ArrayList<>(scopeRows.values()), memoryRows, views, replies, counts, snapshotsDue);
+                    new ArrayList<>(scopeRows.values()), memoryRows, views, replies, counts, snapshotsDue, erased);
         }
 
         private Decision decideEntry(LogEntry entry) {
@@ -148,6 +150,15 @@ public final class BatchDecider {
             if (expected != null && expected != head.version()) {
                 return refuse(entry, key, head, Decision.Outcome.CONFLICT,
                         "expected version " + expected + " but the session is at " + head.version());
+            }
+            if (batch.events().stream().anyMatch(e -> e.kind() == EventType.SESSION_ERASED)) {
+                if (batch.events().size() > 1) {
+                    return refuse(entry, key, head, Decision.Outcome.REJECTED,
+                            "an erasure cannot be part of a batch");
+                }
+                String reason = head.rejection(batch.first(), Map.of());
+                return reason != null ? refuse(entry, key, head, Decision.Outcome.REJECTED, reason)
+                        : erase(entry, key);
             }
             Map<String, ToolCallStatus> calls = new HashMap<>();
             SessionHead next = head;
@@ -260,10 +271,34 @@ public final class BatchDecider {
                         ops.add(ViewCodec.meta("endedReason", data.reason()));
                     }
                 }
-                case CUSTOM -> {
-                    // recorded in the archive and the timeline only
+                case CUSTOM, SESSION_ERASED -> {
+                    // recorded in the archive and the timeline only (an erasure never gets here: see erase)
                 }
             }
+        }
+
+        // Forgets everything this batch and the stores hold of the session; a later event starts it again at version 1.
+        private Decision erase(LogEntry entry, SessionKey key) {
+            Event event = entry.batch().first();
+            eventRows.removeIf(row -> row.tenant().equals(key.tenant()) && row.sessionId().equals(key.sessionId()));
+            rejectionRows.removeIf(row -> row.tenant().equals(key.tenant()) && row.sessionId().equals(key.sessionId()));
+            memoryRows.removeIf(row -> row.tenant().equals(key.tenant()) && row.sessionId().equals(key.sessionId()));
+            toolRows.keySet().removeIf(k -> k.tenant().equals(key.tenant()) && k.sessionId().equals(key.sessionId()));
+            scopeRows.keySet().removeIf(k -> k.tenant().equals(key.tenant()) && k.sessionId().equals(key.sessionId()));
+            toolCalls.keySet().removeIf(k -> k.tenant().equals(key.tenant()) && k.sessionId().equals(key.sessionId()));
+            scopes.keySet().removeIf(k -> k.tenant().equals(key.tenant()) && k.sessionId().equals(key.sessionId()));
+            snapshotsDue.removeIf(h -> h.tenant().equals(key.tenant()) && h.sessionId().equals(key.sessionId()));
+            changedHeads.remove(key);
+            viewFrom.remove(key);
+            viewOps.remove(key);
+            heads.put(key, SessionHead.empty(key.tenant(), key.sessionId()));
+            erased.put(key, entry.partition());
+            StoredDecision row = new StoredDecision(key.tenant(), event.id(), key.sessionId(), Decision.Outcome.ACCEPTED,
+                    null, null, 0, null);
+            decisions.put(new DecisionKey(key.tenant(), event.id()), row);
+            decisionRows.add(row);
+            return new Decision(key.tenant(), key.sessionId(), List.of(event.id()), Decision.Outcome.ACCEPTED, null, null,
+                    0, null);
         }
 
         private Decision refuse(LogEntry entry, SessionKey key, SessionHead head, Decision.Outcome outcome,
@@ -292,7 +327,7 @@ public final class BatchDecider {
                 case TOOL_REQUESTED -> ((EventData.ToolRequested) event.payload()).callId();
                 case TOOL_COMPLETED -> ((EventData.ToolCompleted) event.payload()).callId();
                 case SESSION_STARTED, MESSAGE_APPENDED, STATE_PATCHED, MEMORY_RECORDED, SUMMARY_RECORDED,
-                        SESSION_ENDED, CUSTOM ->
+                        SESSION_ENDED, SESSION_ERASED, CUSTOM ->
                     null;
             };
         }

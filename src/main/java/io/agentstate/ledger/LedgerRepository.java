@@ -226,8 +226,20 @@ public class LedgerRepository {
                 });
     }
 
+    private static final List<String> ERASED_TABLES = List.of("events", "rejections", "session_heads", "tool_calls",
+            "session_scopes", "snapshots", "memories");
+
     private Uni<Void> write(SqlConnection connection, BatchDecider.Result result) {
         List<Uni<Void>> steps = new ArrayList<>();
+        if (!result.erased().isEmpty()) {
+            // Deletes first: rows the batch writes after an erasure belong to the session's new life.
+            Set<SessionKey> erased = result.erased().keySet();
+            for (String table : ERASED_TABLES) {
+                steps.add(step(connection.preparedQuery("DELETE FROM " + table + " t USING unnest($1::text[], "
+                        + "$2::text[]) AS k(tenant, session_id) WHERE t.tenant = k.tenant AND t.session_id = k.session_id")
+                        .execute(Tuple.of(column(erased, SessionKey::tenant), column(erased, SessionKey::sessionId)))));
+            }
+        }
         if (!result.events().isEmpty()) {
             List<BatchDecider.EventRow> rows = result.events();
             steps.add(step(connection.preparedQuery("INSERT INTO events (tenant, session_id, version, event_id, type, source, "
@@ -327,6 +339,7 @@ public class LedgerRepository {
         List<Uni<Void>> steps = new ArrayList<>();
         Map<SessionKey, Integer> partitionOf = new LinkedHashMap<>();
         result.events().forEach(row -> partitionOf.put(new SessionKey(row.tenant(), row.sessionId()), row.partition()));
+        partitionOf.putAll(result.erased());
         partitionOf.forEach((session, partition) -> sessionsByPartition.computeIfAbsent(partition, p -> new ArrayList<>())
                 .add(session.tenant() + "/" + session.sessionId()));
         for (Map.Entry<Integer, Long> last : lastOffsets.entrySet()) {

@@ -5,6 +5,7 @@ import java.util.Map;
 
 import io.agentstate.event.Event;
 import io.agentstate.event.EventData;
+import io.agentstate.event.EventType;
 
 /**
  * The few facts a decision needs about a session, kept small so deciding costs the event, not the session. Tool-call
@@ -35,6 +36,9 @@ public record SessionHead(String tenant, String sessionId, long version, Session
      * @param calls statuses of the tool calls the event names (absent: unknown in this session)
      */
     public String rejection(Event event, Map<String, ToolCallStatus> calls) {
+        if (event.kind() == EventType.SESSION_ERASED) {
+            return version == 0 ? "no such session" : null;
+        }
         if (status == SessionStatus.ENDED) {
             return "session ended";
         }
@@ -56,7 +60,7 @@ public record SessionHead(String tenant, String sessionId, long version, Session
                         : through <= summaryThrough ? "versions up to " + summaryThrough + " are already summarised"
                                 : null;
             }
-            case MESSAGE_APPENDED, STATE_PATCHED, MEMORY_RECORDED, SESSION_ENDED, CUSTOM -> null;
+            case MESSAGE_APPENDED, STATE_PATCHED, MEMORY_RECORDED, SESSION_ENDED, SESSION_ERASED, CUSTOM -> null;
         };
     }
 
@@ -71,6 +75,9 @@ public record SessionHead(String tenant, String sessionId, long version, Session
             case MESSAGE_APPENDED -> messages++;
             case SUMMARY_RECORDED -> through = ((EventData.SummaryRecorded) event.payload()).throughVersion();
             case SESSION_ENDED -> nextStatus = SessionStatus.ENDED;
+            case SESSION_ERASED -> {
+                return empty(tenant, sessionId);
+            }
             case TOOL_REQUESTED, TOOL_COMPLETED, STATE_PATCHED, MEMORY_RECORDED, CUSTOM -> {
                 // no head field changes
             }

@@ -86,6 +86,8 @@ public record SessionState(String tenant, String sessionId, String userId, Sessi
             case STATE_PATCHED -> next.patched((EventData.StatePatched) event.payload());
             case SUMMARY_RECORDED -> next.summarised((EventData.SummaryRecorded) event.payload(), version);
             case SESSION_ENDED -> next.ended((EventData.SessionEnded) event.payload());
+            // nothing of an erased session survives, so its events never reach a fold
+            case SESSION_ERASED -> empty(tenant, sessionId);
             // Long-term memory lives outside the session; custom types only take a version and a timeline entry.
             case MEMORY_RECORDED, CUSTOM -> next;
         };

@@ -56,6 +56,9 @@ public class SessionViewStore {
         String ttl = Long.toString(config.ledger().viewTtl().toMillis());
         List<Request> announcements = new ArrayList<>();
         return shas().chain(() -> {
+            for (SessionKey session : result.erased().keySet()) {
+                requests.add(delete(session));
+            }
             for (BatchDecider.ViewUpdate view : result.views()) {
                 requests.add(script(applySha, "apply", view.session(), view.fromVersion(), view.toVersion(), ttl,
                         view.ops()));
@@ -114,11 +117,7 @@ public class SessionViewStore {
         }
         List<Request> requests = new ArrayList<>();
         for (SessionKey session : sessions) {
-            Request del = Request.cmd(Command.DEL);
-            for (String key : RedisKeys.view(session.tenant(), session.sessionId())) {
-                del.arg(key);
-            }
-            requests.add(del);
+            requests.add(delete(session));
         }
         return cluster ? each(requests) : batch(requests);
     }
@@ -128,6 +127,14 @@ public class SessionViewStore {
         return redis.send(Request.cmd(Command.GET).arg(RedisKeys.decision(session.tenant(), session.sessionId(), eventId)))
                 .map(response -> response == null ? Optional.<Decision> empty()
                         : Optional.of(ViewCodec.read(response.toString(), Decision.class)));
+    }
+
+    private static Request delete(SessionKey session) {
+        Request del = Request.cmd(Command.DEL);
+        for (String key : RedisKeys.view(session.tenant(), session.sessionId())) {
+            del.arg(key);
+        }
+        return del;
     }
 
     private static Request script(String sha, String mode, SessionKey session, long from, long to, String ttl,

@@ -58,7 +58,7 @@ public class SessionReader {
     // behind, so drop it and let the next read rebuild (the state we return was exact at its version).
     private Uni<Void> dropIfOvertaken(SessionKey session, SessionState installed) {
         return archive.head(session)
-                .chain(head -> head.isPresent() && head.get().version() > installed.version()
+                .chain(head -> head.isEmpty() || head.get().version() > installed.version()
                         ? views.invalidate(java.util.List.of(session))
                         : Uni.createFrom().voidItem());
     }

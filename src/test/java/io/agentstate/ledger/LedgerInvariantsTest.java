@@ -259,6 +259,39 @@ class LedgerInvariantsTest {
         assertThat(current).isEqualTo(json(ViewCodec.write(folded.get(versions - 1))));
     }
 
+    @Test
+    void shouldEraseASessionEverywhereAndLetItsIdStartAgain() {
+        String session = "erase-" + UUID.randomUUID();
+        String user = "user-" + session;
+        writeVariedSession(session, 120, new Random(3));
+        post(session, session + "-fact", null, """
+                {"source":"agent://t","type":"agentstate.memory.recorded","data":{"userId":"%s","fact":"likes tea"}}"""
+                .formatted(user)).then().statusCode(201);
+        given().get("/users/{u}/memories", user).then().statusCode(200).body("size()", equalTo(1));
+        given().delete("/sessions/{id}", session).then().statusCode(204);
+
+        given().get("/sessions/{id}", session).then().statusCode(404).contentType("application/problem+json");
+        given().get("/sessions/{id}/events", session).then().statusCode(404);
+        given().get("/sessions/{id}/state?version=5", session).then().statusCode(404);
+        given().get("/users/{u}/memories", user).then().statusCode(200).body("size()", equalTo(0));
+        // the view is gone at once; short-lived decision keys (ids and versions, no content) expire on their own
+        assertThat(redis.key().keys("as:{default:" + session + "}:*"))
+                .allMatch(key -> key.startsWith("as:{default:" + session + "}:decision:"));
+        given().delete("/sessions/{id}", session).then().statusCode(404);
+
+        post(session, session + "-again", null, """
+                {"source":"agent://t","type":"agentstate.message.appended","data":{"role":"user","content":"anew"}}""")
+                .then().statusCode(201).body("version", equalTo(1));
+        Response state = given().get("/sessions/{id}", session);
+        assertThat(state.jsonPath().getList("messages.content", String.class)).containsExactly("anew");
+        assertThat(state.jsonPath().getMap("toolCalls")).isEmpty();
+        assertThat(given().get("/sessions/{id}/events", session).jsonPath().getList("entries")).hasSize(1);
+        // a rebuild from PostgreSQL finds only the new life too (no snapshot of the erased one survives)
+        redis.flushall();
+        assertThat(given().get("/sessions/{id}", session).jsonPath().getList("messages.content", String.class))
+                .containsExactly("anew");
+    }
+
     // A mix of every state-changing type, sent as one atomic batch per 10 events so the test stays quick.
     private int writeVariedSession(String session, int count, Random random) {
         List<String> batch = new ArrayList<>();

@@ -72,6 +72,18 @@ final class Baselines {
     void prepare() throws Exception {
         try (Admin admin = bench.admin()) {
             admin.createTopics(List.of(new NewTopic(TOPIC, 6, (short) 1))).all().get();
+            // produce only once every partition has a leader the broker knows of
+            boolean ready = Bench.await(30_000, 100, () -> {
+                try {
+                    return admin.describeTopics(List.of(TOPIC)).allTopicNames().get().get(TOPIC).partitions().stream()
+                            .allMatch(p -> p.leader() != null && !p.leader().isEmpty());
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            if (!ready) {
+                throw new IllegalStateException("topic " + TOPIC + " has partitions without a leader");
+            }
         }
         List<String> ids = Bench.sessions(prefix, sessions);
         AtomicReference<Exception> failure = new AtomicReference<>();

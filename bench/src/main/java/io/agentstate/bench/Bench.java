@@ -99,7 +99,8 @@ final class Bench {
     }
 
     long queryLong(String sql) {
-        try (Connection db = jdbc(); Statement statement = db.createStatement();
+        try (Connection db = jdbc();
+                Statement statement = db.createStatement();
                 ResultSet rows = statement.executeQuery(sql)) {
             rows.next();
             return rows.getLong(1);

@@ -33,6 +33,7 @@ public final class BenchMain {
 
     /** Runs the selected scenarios; the results are also written to the options' files. */
     public static Results run(BenchOptions options) throws Exception {
+        quietLogs();
         Files.createDirectories(options.workDir());
         Results results = new Results();
         Instant started = Instant.now().truncatedTo(ChronoUnit.SECONDS);
@@ -51,11 +52,21 @@ public final class BenchMain {
             ServiceProcess service = ServiceProcess.start(stack, freePort(), options.workDir().resolve("service.log"),
                     "-Dquarkus.langchain4j.openai.base-url=" + model.baseUrl(),
                     "-Dquarkus.langchain4j.openai.api-key=bench-stub");
+            // the stack's servers stop with this JVM by themselves; the service JVM needs telling
+            Thread stopService = new Thread(() -> {
+                try {
+                    service.crash();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "bench-stop-service");
+            Runtime.getRuntime().addShutdownHook(stopService);
             try (ServiceMonitor monitor = new ServiceMonitor(service.baseUri(), service.pid())) {
                 Bench bench = new Bench(options, stack, service, results, monitor);
                 results.run.put("versions", versions(bench));
                 execute(bench, model);
             } finally {
+                Runtime.getRuntime().removeShutdownHook(stopService);
                 service.close();
             }
         }
@@ -169,11 +180,21 @@ public final class BenchMain {
         }
     }
 
+    // The in-process broker and the clients log every connection and rebalance at INFO; keep warnings only.
+    static void quietLogs() {
+        for (String name : new String[] { "org.apache.kafka", "kafka", "state.change.logger", "org.apache.zookeeper" }) {
+            java.util.logging.Logger.getLogger(name).setLevel(java.util.logging.Level.WARNING);
+        }
+        java.util.logging.Logger.getLogger("org.apache.kafka.controller").setLevel(java.util.logging.Level.SEVERE);
+        java.util.logging.Logger.getLogger("kafka.server.ControllerApis").setLevel(java.util.logging.Level.OFF);
+    }
+
     private static Map<String, Object> versions(Bench bench) {
         Map<String, Object> versions = new LinkedHashMap<>();
         versions.put("kafka", AppInfoParser.getVersion());
         try {
-            try (java.sql.Connection db = bench.jdbc(); java.sql.Statement statement = db.createStatement();
+            try (java.sql.Connection db = bench.jdbc();
+                    java.sql.Statement statement = db.createStatement();
                     java.sql.ResultSet rows = statement.executeQuery("SHOW server_version")) {
                 rows.next();
                 versions.put("postgresql", rows.getString(1));

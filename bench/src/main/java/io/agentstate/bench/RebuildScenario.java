@@ -46,7 +46,8 @@ final class RebuildScenario {
             generated = generate(sizes.rebuildEvents() - fromLedger);
         }
         Map<String, Long> sessions = new LinkedHashMap<>();
-        try (Connection db = bench.jdbc(); Statement statement = db.createStatement();
+        try (Connection db = bench.jdbc();
+                Statement statement = db.createStatement();
                 ResultSet rows = statement.executeQuery("SELECT session_id, version FROM session_heads WHERE tenant = '"
                         + Bench.TENANT + "'")) {
             while (rows.next()) {

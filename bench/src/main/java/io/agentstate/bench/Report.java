@@ -87,7 +87,8 @@ final class Report {
                 metric("baseline-naive-loop", "naive whole-state loop", "events/s"));
         Results.Metric parse = metric("baseline-parse", "parse-only consumer", "events/s");
         line("| ingest / parse-only consumer | reported | %s | — |", ingest != null && parse != null
-                ? ratio(ingest.median, parse.median) : "not measured");
+                ? ratio(ingest.median, parse.median)
+                : "not measured");
         Results.Metric rest32 = metric("per-step", "agent-state REST c=32", "steps/s");
         Results.Metric langgraph32 = metric("peer-langgraph", "LangGraph PostgresSaver c=32", "steps/s");
         ratioVerdict("per-step persistence, REST, c=32 / LangGraph.js PostgresSaver c=32", 10, rest32, langgraph32);
@@ -239,7 +240,8 @@ final class Report {
                 line("");
                 line("Ledger batches in this run: %s, %s records on average; mean apply time %s ms per batch.",
                         number(count), number(sum / count), applyCount != null && applySum != null && applyCount > 0
-                                ? String.format(Locale.ROOT, "%.1f", applySum / applyCount * 1000) : "?");
+                                ? String.format(Locale.ROOT, "%.1f", applySum / applyCount * 1000)
+                                : "?");
             }
         }
     }
@@ -463,7 +465,8 @@ final class Report {
         double perPostgresCore = postgresCores > 0 ? rate / postgresCores : Double.NaN;
         double perRedisCore = redisCores > 0 ? rate / redisCores : Double.NaN;
         double redisPerEvent = rebuild != null && rebuild.details.get("redisBytesPerEvent") instanceof Number n
-                ? n.doubleValue() : Double.NaN;
+                ? n.doubleValue()
+                : Double.NaN;
         section("Capacity model (computed from the figures above; the load per session is an assumption)");
         line("Measured: %s events/s for the whole stack on %s cores = **%s events/s per core**. Per component, from "
                 + "the CPU each used during ingest: service %s events/s per core, PostgreSQL %s, Redis %s. Stored: "
@@ -530,7 +533,8 @@ final class Report {
 
     private String version(String name) {
         return results.run.get("versions") instanceof Map<?, ?> versions && versions.get(name) != null
-                ? versions.get(name).toString() : "?";
+                ? versions.get(name).toString()
+                : "?";
     }
 
     /** {@code median (min–max)} with units suited to the size. */
