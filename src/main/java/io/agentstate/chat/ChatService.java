@@ -335,7 +335,7 @@ public class ChatService {
     private Uni<Void> recordSummary(SessionKey session, long through, String summary) {
         ObjectNode event = JsonNodeFactory.instance.objectNode();
         // One id per covered range: a second summary of the same range is a duplicate, never applied twice.
-        event.put("id", "summary:" + session.sessionId() + ":" + through);
+        event.put("id", summaryId(session.sessionId(), through));
         event.put("source", SOURCE);
         event.put("type", "agentstate.summary.recorded");
         ObjectNode data = event.putObject("data");
@@ -347,6 +347,21 @@ public class ChatService {
                 .invoke(result -> result.decision().filter(d -> d.outcome() == Decision.Outcome.ACCEPTED)
                         .ifPresent(d -> meters.counter("agentstate.chat.summaries").increment()))
                 .replaceWithVoid();
+    }
+
+    // Deterministic per covered range; long session ids are hashed so the id stays within the 128-character limit.
+    static String summaryId(String sessionId, long through) {
+        String id = "summary:" + sessionId + ":" + through;
+        if (id.length() <= 128) {
+            return id;
+        }
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(sessionId.getBytes(StandardCharsets.UTF_8));
+            return "summary:" + java.util.HexFormat.of().formatHex(digest) + ":" + through;
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static ObjectNode event(String id, String role, String content, String turnId) {
