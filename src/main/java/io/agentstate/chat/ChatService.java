@@ -12,6 +12,7 @@ import java.util.function.Supplier;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.eclipse.microprofile.context.ManagedExecutor;
 import org.jboss.logging.Logger;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -35,7 +36,6 @@ import io.quarkus.arc.Arc;
 import io.quarkus.arc.ManagedContext;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
-import io.smallrye.mutiny.infrastructure.Infrastructure;
 
 /**
  * Runs conversation turns over the session log. A turn reads the session view at version v, asks the model, then writes
@@ -87,13 +87,16 @@ public class ChatService {
     private final Timer modelLatency;
     private final String apiKey;
     private final String modelName;
+    private final ManagedExecutor workers;
     private final Map<String, Uni<ChatReply>> inFlight = new ConcurrentHashMap<>();
     private final Set<SessionKey> summarising = ConcurrentHashMap.newKeySet();
 
     ChatService(SessionAssistant assistant, ConversationSummarizer summarizer, SessionReader reader, IngestService ingest,
             EventCodec codec, AgentStateConfig config, MeterRegistry meters,
             @ConfigProperty(name = "quarkus.langchain4j.openai.api-key") Optional<String> apiKey,
-            @ConfigProperty(name = "quarkus.langchain4j.openai.chat-model.model-name") String modelName) {
+            @ConfigProperty(name = "quarkus.langchain4j.openai.chat-model.model-name") String modelName,
+            ManagedExecutor workers) {
+        this.workers = workers;
         this.assistant = assistant;
         this.summarizer = summarizer;
         this.reader = reader;
@@ -193,7 +196,7 @@ public class ChatService {
             Timer.Sample sample = Timer.start(meters);
             Multi<ChatEvent> tokens = Multi.createFrom().deferred(() -> inRequestContext(
                     () -> assistant.replyStreaming(turn, message)))
-                    .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+                    .runSubscriptionOn(workers)
                     .onFailure().transform(this::modelFailure)
                     .onItem().invoke(reply::append)
                     .map(ChatEvent::token)
@@ -384,10 +387,10 @@ public class ChatService {
         return turnId + ":" + attempt + ":assistant";
     }
 
-    // Model calls block, so they run on a worker; the AI service needs a request context, which a worker reached from a
-    // Redis or PostgreSQL callback does not carry, so one is activated for the call.
-    private static <T> Uni<T> blocking(Supplier<T> call) {
-        return Uni.createFrom().item(() -> inRequestContext(call)).runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
+    // Model calls block, so they run on a worker of the context-propagating executor: the AI service runs in the
+    // caller's request context. A background summary has none, so one is activated for its call.
+    private <T> Uni<T> blocking(Supplier<T> call) {
+        return Uni.createFrom().item(() -> inRequestContext(call)).runSubscriptionOn(workers);
     }
 
     private static <T> T inRequestContext(Supplier<T> call) {
