@@ -172,9 +172,14 @@ public class ChatService {
                         return findAccepted(session, turnId, attempt + 1);
                     }
                     long version = stored.get().firstVersion();
+                    String expectedId = assistantId(turnId, attempt);
                     return reader.eventAt(session, version)
-                            .map(event -> Optional.of(new ChatReply(session.sessionId(), turnId,
-                                    event.data().get("content").asText(), version, true)));
+                            .onFailure(ProblemException.class).recoverWithNull()
+                            // after an erasure the version may hold another event: then the reply is gone
+                            .map(event -> event != null && event.id().equals(expectedId)
+                                    ? Optional.of(new ChatReply(session.sessionId(), turnId,
+                                            event.data().get("content").asText(), version, true))
+                                    : Optional.<ChatReply> empty());
                 });
     }
 

@@ -42,6 +42,8 @@ public final class EventCodec {
     public static final String BATCH = "application/cloudevents-batch+json";
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9._:@-]{1,128}");
     private static final Pattern TENANT = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    private static final Instant MIN_TIME = Instant.parse("0001-01-01T00:00:00Z");
+    private static final Instant MAX_TIME = Instant.parse("9999-12-31T23:59:59Z");
 
     /**
      * Input limits.
@@ -104,6 +106,12 @@ public final class EventCodec {
             Instant recordTime) {
         if (value == null) {
             throw new InvalidEventException("record has no value");
+        }
+        if (key == null) {
+            throw new InvalidEventException("record has no key; the key must be the session id");
+        }
+        if (recordTime.isBefore(MIN_TIME) || recordTime.isAfter(MAX_TIME)) {
+            throw new InvalidEventException("record timestamp " + recordTime.toEpochMilli() + " is outside years 1 to 9999");
         }
         String contentType = headers.getOrDefault("content-type", "");
         List<Event> events;
@@ -304,6 +312,13 @@ public final class EventCodec {
         ObjectNode envelope = object(node, "event");
         if (untrusted) {
             checkShape(envelope, 0);
+            // bounded before the schema's patterns run on them
+            for (String attribute : List.of("id", "type", "source", "subject", "tenant")) {
+                JsonNode value = envelope.get(attribute);
+                if (value != null && value.isTextual() && value.textValue().length() > 512) {
+                    throw new InvalidEventException(attribute + " is longer than 512 characters");
+                }
+            }
             validate(envelopeSchema, envelope, "envelope");
             checkSource(envelope.get("source").asText());
         }
@@ -400,7 +415,12 @@ public final class EventCodec {
     }
 
     private void validate(JsonSchema schema, JsonNode node, String what) {
-        Set<ValidationMessage> errors = schema.validate(node);
+        Set<ValidationMessage> errors;
+        try {
+            errors = schema.validate(node);
+        } catch (StackOverflowError e) {
+            throw new InvalidEventException(what + " is too complex to validate");
+        }
         if (!errors.isEmpty()) {
             StringBuilder reason = new StringBuilder(what).append(" does not match its schema: ");
             Iterator<ValidationMessage> it = errors.iterator();

@@ -7,6 +7,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Message;
+import org.eclipse.microprofile.reactive.messaging.OnOverflow;
 
 import io.agentstate.event.EventBatch;
 import io.agentstate.event.EventCodec;
@@ -25,7 +26,9 @@ public class EventPublisher {
     private final MutinyEmitter<byte[]> emitter;
     private final EventCodec codec;
 
-    EventPublisher(@Channel("events-out") MutinyEmitter<byte[]> emitter, EventCodec codec) {
+    EventPublisher(
+            @Channel("events-out") @OnOverflow(value = OnOverflow.Strategy.BUFFER, bufferSize = 16384) MutinyEmitter<byte[]> emitter,
+            EventCodec codec) {
         this.emitter = emitter;
         this.codec = codec;
     }

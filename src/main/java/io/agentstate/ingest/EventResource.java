@@ -10,6 +10,7 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.UriBuilder;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
@@ -53,8 +54,7 @@ public class EventResource {
         return ingest.append(sessionId, body, idempotencyKey, ifMatch)
                 .map(result -> result.decision().map(EventResource::respond)
                         .orElseGet(() -> RestResponse.ResponseBuilder.<AppendResponse> create(202)
-                                .location(URI.create("/sessions/" + sessionId + "/events/"
-                                        + result.batch().first().id()))
+                                .location(location(sessionId, result.batch().first().id()))
                                 .entity(new AppendResponse(sessionId, "pending",
                                         result.batch().events().stream().map(e -> e.id()).toList(), null, null, -1,
                                         "the ledger has not decided yet; poll the Location"))
@@ -71,16 +71,25 @@ public class EventResource {
         return ingest.erase(sessionId, idempotencyKey)
                 .map(result -> result.decision().map(EventResource::erased)
                         .orElseGet(() -> RestResponse.ResponseBuilder.<AppendResponse> create(202)
-                                .location(URI.create("/sessions/" + sessionId + "/events/" + result.batch().first().id()))
+                                .location(location(sessionId, result.batch().first().id()))
                                 .build()));
     }
 
     private static RestResponse<AppendResponse> erased(Decision decision) {
         return switch (decision.outcome()) {
-            case ACCEPTED, DUPLICATE -> RestResponse.ResponseBuilder.<AppendResponse> create(204).build();
+            case ACCEPTED -> RestResponse.ResponseBuilder.<AppendResponse> create(204).build();
+            case DUPLICATE -> decision.originalOutcome() == Decision.Outcome.ACCEPTED
+                    ? RestResponse.ResponseBuilder.<AppendResponse> create(204).build()
+                    : ProblemMapper.respond(Problem.of(404, "not-found", "Not found",
+                            "no session " + decision.sessionId() + " (" + decision.reason() + ")"));
             case CONFLICT, REJECTED -> ProblemMapper.respond(Problem.of(404, "not-found", "Not found",
                     "no session " + decision.sessionId() + " (" + decision.reason() + ")"));
         };
+    }
+
+    // Ids may hold characters a path cannot: each is encoded as one path segment.
+    static URI location(String sessionId, String eventId) {
+        return UriBuilder.fromPath("/sessions/{sessionId}/events/{eventId}").build(sessionId, eventId);
     }
 
     static RestResponse<AppendResponse> respond(Decision decision) {
@@ -88,11 +97,24 @@ public class EventResource {
             case ACCEPTED -> RestResponse.ResponseBuilder.<AppendResponse> create(201)
                     .entity(AppendResponse.from(decision))
                     .header("ETag", "\"" + decision.lastVersion() + "\"")
-                    .location(URI.create("/sessions/" + decision.sessionId() + "/events/" + decision.eventIds().get(0)))
+                    .location(location(decision.sessionId(), decision.eventIds().get(0)))
                     .build();
-            case DUPLICATE -> RestResponse.ResponseBuilder.<AppendResponse> create(200)
-                    .entity(AppendResponse.from(decision))
-                    .build();
+            case DUPLICATE -> switch (decision.originalOutcome()) {
+                // a repeat of an applied write is a success; a repeat of a refused one is refused again, marked
+                case ACCEPTED, DUPLICATE -> RestResponse.ResponseBuilder.<AppendResponse> create(200)
+                        .entity(AppendResponse.from(decision))
+                        .build();
+                case CONFLICT -> ProblemMapper.respond(Problem.of(409, "version-conflict", "Version conflict",
+                        decision.reason())
+                        .with("currentVersion", decision.currentVersion())
+                        .with("eventIds", decision.eventIds())
+                        .with("repeat", true));
+                case REJECTED -> ProblemMapper.respond(Problem.of(422, "rejected", "Rejected by the session's rules",
+                        decision.reason())
+                        .with("currentVersion", decision.currentVersion())
+                        .with("eventIds", decision.eventIds())
+                        .with("repeat", true));
+            };
             case CONFLICT -> ProblemMapper.respond(Problem.of(409, "version-conflict", "Version conflict",
                     decision.reason())
                     .with("currentVersion", decision.currentVersion())

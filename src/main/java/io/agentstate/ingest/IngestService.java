@@ -108,7 +108,11 @@ public class IngestService {
     private Uni<AppendResult> publishAndWait(EventBatch batch) {
         DecisionWaiter.Registration registration = waiter.register(batch.tenant(), batch.first().id());
         return publisher.publish(batch, true)
-                .onFailure().invoke(registration::cancel)
+                .onTermination().invoke((item, failure, cancelled) -> {
+                    if (failure != null || cancelled) {
+                        registration.cancel();
+                    }
+                })
                 .chain(() -> registration.await(config.ingest().decisionWait()))
                 .chain(decision -> decision.isPresent() ? Uni.createFrom().item(decision)
                         : decision(batch.sessionId(), batch.first().id()))
@@ -116,7 +120,14 @@ public class IngestService {
     }
 
     private static Decision repeat(EventBatch batch, StoredDecision stored) {
-        return asDecision(stored, batch.events().stream().map(Event::id).toList()).asDuplicate();
+        Decision original = asDecision(stored, batch.events().stream().map(Event::id).toList());
+        if (stored.outcome() == Decision.Outcome.ACCEPTED) {
+            return original.asDuplicate();
+        }
+        // the same wording as the ledger's, so a repeat of a refused write is answered with its original status
+        return new Decision(original.tenant(), original.sessionId(), original.eventIds(), Decision.Outcome.DUPLICATE,
+                null, null, original.currentVersion(),
+                "originally " + stored.outcome().name().toLowerCase() + ": " + stored.reason());
     }
 
     private static Decision asDecision(StoredDecision stored, List<String> ids) {

@@ -147,10 +147,11 @@ public class ArchiveRepository {
     public Uni<Void> saveSnapshot(SessionState state) {
         // only while the session still holds that version: an erasure during the fold must not leave a snapshot behind
         return pool.preparedQuery("INSERT INTO snapshots (tenant, session_id, version, state) SELECT $1, $2, $3, $4 "
-                + "WHERE EXISTS (SELECT 1 FROM session_heads WHERE tenant = $1 AND session_id = $2 AND version >= $3) "
-                + "ON CONFLICT DO NOTHING")
-                .execute(Tuple.of(state.tenant(), state.sessionId(), state.version(),
-                        io.vertx.core.buffer.Buffer.buffer(ViewCodec.write(state))))
+                + "WHERE EXISTS (SELECT 1 FROM session_heads WHERE tenant = $1 AND session_id = $2 AND version >= $3 "
+                + "AND created_at = $5) ON CONFLICT DO NOTHING")
+                .execute(Tuple.from(java.util.Arrays.asList(state.tenant(), state.sessionId(), state.version(),
+                        io.vertx.core.buffer.Buffer.buffer(ViewCodec.write(state)),
+                        LedgerRepository.offset(state.createdAt()))))
                 .replaceWithVoid();
     }
 

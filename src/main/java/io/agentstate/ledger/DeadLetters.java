@@ -1,7 +1,6 @@
 package io.agentstate.ledger;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -26,6 +25,8 @@ public class DeadLetters {
     public static final String TOPIC = "agentstate-dlq-topic";
     public static final String PARTITION = "agentstate-dlq-partition";
     public static final String OFFSET = "agentstate-dlq-offset";
+    public static final String TRUNCATED = "agentstate-dlq-truncated-bytes";
+    private static final int MAX_VALUE_BYTES = 1024 * 1024;
 
     private static final Logger LOG = Logger.getLogger(DeadLetters.class);
 
@@ -39,8 +40,16 @@ public class DeadLetters {
         if (poison.isEmpty()) {
             return Uni.createFrom().voidItem();
         }
-        List<Uni<Void>> sends = new ArrayList<>();
+        // One at a time: a burst of poison must not overflow the emitter, and each send is acknowledged in order.
+        Uni<Void> chain = Uni.createFrom().voidItem();
         for (SessionLedger.Poison p : poison) {
+            chain = chain.chain(() -> sendOne(p));
+        }
+        return chain;
+    }
+
+    private Uni<Void> sendOne(SessionLedger.Poison p) {
+        {
             RecordHeaders headers = new RecordHeaders(p.record().headers().toArray());
             headers.add(REASON, p.reason().getBytes(StandardCharsets.UTF_8));
             headers.add(TOPIC, p.record().topic().getBytes(StandardCharsets.UTF_8));
@@ -49,11 +58,15 @@ public class DeadLetters {
             LOG.warnf("Dead-lettering record %s-%d@%d: %s", p.record().topic(), p.record().partition(),
                     p.record().offset(), p.reason());
             byte[] value = p.record().value() != null ? p.record().value() : new byte[0];
-            sends.add(emitter.sendMessage(Message.of(value).addMetadata(OutgoingKafkaRecordMetadata.<String> builder()
+            if (value.length > MAX_VALUE_BYTES) {
+                // A value the dead-letter topic cannot take is replaced by its size; the reason and origin remain.
+                headers.add(TRUNCATED, Integer.toString(value.length).getBytes(StandardCharsets.UTF_8));
+                value = new byte[0];
+            }
+            return emitter.sendMessage(Message.of(value).addMetadata(OutgoingKafkaRecordMetadata.<String> builder()
                     .withKey(p.record().key())
                     .withHeaders(headers)
-                    .build())));
+                    .build()));
         }
-        return Uni.join().all(sends).andFailFast().replaceWithVoid();
     }
 }

@@ -25,6 +25,17 @@ public record Decision(String tenant, String sessionId, List<String> eventIds, O
         REJECTED
     }
 
+    /** For a repeat, the outcome the ids originally got; otherwise this decision's own outcome. */
+    public Outcome originalOutcome() {
+        if (outcome != Outcome.DUPLICATE) {
+            return outcome;
+        }
+        if (firstVersion != null || reason == null) {
+            return Outcome.ACCEPTED;
+        }
+        return reason.startsWith("originally conflict") ? Outcome.CONFLICT : Outcome.REJECTED;
+    }
+
     /** The same decision as seen by a repeat of the same event ids. */
     public Decision asDuplicate() {
         return new Decision(tenant, sessionId, eventIds, Outcome.DUPLICATE, firstVersion, lastVersion, currentVersion,

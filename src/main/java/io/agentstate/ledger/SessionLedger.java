@@ -8,6 +8,8 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -92,17 +94,22 @@ public class SessionLedger {
         long started = System.nanoTime();
         Parsed parsed = parse(records);
         batchSize.record(records.count());
-        return Uni.createFrom().deferred(() -> repository.apply(group, topic, parsed.lastOffsets(), decide(parsed)))
+        // Records an earlier attempt committed (its reply lost, or another owner's) may never have reached Redis: their
+        // views are dropped after the batch so the next read rebuilds them.
+        Set<SessionKey> alreadyApplied = ConcurrentHashMap.newKeySet();
+        return Uni.createFrom().deferred(() -> repository.apply(group, topic, parsed.lastOffsets(),
+                decide(parsed, alreadyApplied)))
                 .onFailure().invoke(failure -> LOG.warnf("Ledger batch not applied, retrying: %s", describe(failure)))
                 .onFailure().retry()
                 .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff()).indefinitely()
                 .chain(applied -> publish(applied.result())
+                        .chain(() -> views.invalidate(alreadyApplied))
                         .replaceWith(applied))
                 .invoke(applied -> afterCommit(applied.result(), parsed, started))
                 .replaceWithVoid();
     }
 
-    private LedgerRepository.Decide decide(Parsed parsed) {
+    private LedgerRepository.Decide decide(Parsed parsed, Set<SessionKey> alreadyApplied) {
         return new LedgerRepository.Decide() {
             @Override
             public Uni<List<LogEntry>> filter(Map<Integer, Long> nextOffsets) {
@@ -110,6 +117,8 @@ public class SessionLedger {
                 for (LogEntry entry : parsed.entries()) {
                     if (entry.offset() >= nextOffsets.getOrDefault(entry.partition(), 0L)) {
                         kept.add(entry);
+                    } else {
+                        alreadyApplied.add(new SessionKey(entry.batch().tenant(), entry.batch().sessionId()));
                     }
                 }
                 List<Poison> poison = new ArrayList<>();
@@ -186,6 +195,11 @@ public class SessionLedger {
                         headers.containsKey(REPLY_HEADER)));
             } catch (InvalidEventException e) {
                 poison.add(new Poison(record, e.getMessage()));
+            } catch (RuntimeException | StackOverflowError e) {
+                // Whatever one record does to the parser or a validator, it must not stop the log (I8).
+                LOG.warnf("Record %s-%d@%d could not be read: %s", record.topic(), record.partition(), record.offset(),
+                        e.getClass().getSimpleName());
+                poison.add(new Poison(record, "unreadable record: " + e.getClass().getSimpleName()));
             }
         }
         return new Parsed(entries, poison, lastOffsets, timestamps);

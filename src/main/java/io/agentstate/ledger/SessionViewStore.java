@@ -74,9 +74,9 @@ public class SessionViewStore {
                 announcements.add(Request.cmd(Command.PUBLISH).arg(RedisKeys.DECISIONS_CHANNEL).arg(json));
             }
             if (!cluster) {
-                // one round trip, in order: views are updated before any writer hears of its decision
-                requests.addAll(announcements);
-                return batch(requests);
+                // Two pipelines: announcements go out only once every view script succeeded (a NOSCRIPT reload
+                // included), so a writer told of its decision reads its own write.
+                return batch(requests).chain(() -> batch(announcements));
             }
             // Redis Cluster refuses a pipeline across slots: each session's script goes to its own slot, and the
             // announcements follow only once every view is updated, so a writer reads its own write.

@@ -15,7 +15,10 @@ public class Snapshotter {
 
     private static final Logger LOG = Logger.getLogger(Snapshotter.class);
 
+    private static final int MAX_RUNNING = 4;
+
     private final ArchiveRepository archive;
+    private final java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
 
     Snapshotter(ArchiveRepository archive) {
         this.archive = archive;
@@ -24,9 +27,17 @@ public class Snapshotter {
     /** Starts snapshots of these heads' versions in the background. */
     public void snapshot(List<SessionHead> due) {
         for (SessionHead head : due) {
+            // Bounded so a catch-up burst cannot take the ledger's connections; a skipped one is taken next interval.
+            if (running.incrementAndGet() > MAX_RUNNING) {
+                running.decrementAndGet();
+                continue;
+            }
             SessionKey session = new SessionKey(head.tenant(), head.sessionId());
             archive.stateAt(session, head.version())
                     .chain(archive::saveSnapshot)
+                    .eventually(() -> {
+                        running.decrementAndGet();
+                    })
                     .subscribe().with(ok -> {
                     }, failure -> LOG.warnf("Snapshot at version %d skipped: %s", head.version(), failure.getMessage()));
         }

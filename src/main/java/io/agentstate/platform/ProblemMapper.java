@@ -45,6 +45,13 @@ public class ProblemMapper {
 
     @ServerExceptionMapper
     public RestResponse<Problem> unexpected(Throwable e, UriInfo uri) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (cause instanceof org.apache.kafka.common.errors.RecordTooLargeException) {
+                return respond(Problem.of(413, "too-large", "Too large",
+                        "the encoded events exceed what the log accepts in one record; send a smaller batch")
+                        .at(uri.getPath()));
+            }
+        }
         LOG.errorf(e, "Unexpected failure on %s", uri.getPath());
         return respond(Problem.of(500, "internal", "Internal error", "the request failed; see the service log")
                 .at(uri.getPath()));

@@ -58,9 +58,11 @@ public class SessionReader {
     // behind, so drop it and let the next read rebuild (the state we return was exact at its version).
     private Uni<Void> dropIfOvertaken(SessionKey session, SessionState installed) {
         return archive.head(session)
+                // an erasure restarts versions at 1, so the first event's time tells two lives of one id apart
                 .chain(head -> head.isEmpty() || head.get().version() > installed.version()
-                        ? views.invalidate(java.util.List.of(session))
-                        : Uni.createFrom().voidItem());
+                        || !java.util.Objects.equals(head.get().createdAt(), installed.createdAt())
+                                ? views.invalidate(java.util.List.of(session))
+                                : Uni.createFrom().voidItem());
     }
 
     /** The state right after a version. */

@@ -209,7 +209,7 @@ class EventCodecTest {
 
     @Test
     void shouldRejectBatchSpanningSessions() {
-        assertRejected(null, Events.array(message(), message().put("id", "e2").put("subject", "s2")),
+        assertRejected("s1", Events.array(message(), message().put("id", "e2").put("subject", "s2")),
                 "a batch must stay in one session");
     }
 
@@ -301,13 +301,33 @@ class EventCodecTest {
         ObjectNode noSubject = message();
         noSubject.remove("subject");
 
-        assertRejected(null, noSubject, "no session id: the event has no subject and the record no key");
+        assertRejected(null, noSubject, "record has no key; the key must be the session id");
     }
 
     @Test
     void shouldRejectInvalidJson() {
         assertRejected("s1", "{\"id\":", "invalid JSON");
         assertRejected("s1", "{\"id\":\"e1\"} trailing", "invalid JSON");
+    }
+
+    @Test
+    void shouldRejectRecordWithoutKeyBecauseTheKeyPlacesTheSessionOnOnePartition() {
+        assertThatThrownBy(() -> codec.decodeRecord(null, bytes(message().toString()), STRUCTURED, "acme", LOG_TIME))
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("the key must be the session id");
+    }
+
+    @Test
+    void shouldRejectRecordTimestampBeyondYear9999() {
+        java.time.Instant far = java.time.Instant.parse("9999-12-31T23:59:59Z").plusSeconds(10);
+        assertThatThrownBy(() -> codec.decodeRecord("s1", bytes(message().toString()), STRUCTURED, "acme", far))
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("outside years 1 to 9999");
+    }
+
+    @Test
+    void shouldRejectAPathologicalTypeWithoutOverflowingTheValidator() {
+        String type = "a" + ".b".repeat(50_000);
+        assertThatThrownBy(() -> record("s1", message().put("type", type)))
+                .isInstanceOf(InvalidEventException.class).hasMessageContaining("type is longer than 512 characters");
     }
 
     @Test

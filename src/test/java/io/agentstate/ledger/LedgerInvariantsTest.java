@@ -134,6 +134,21 @@ class LedgerInvariantsTest {
     }
 
     @Test
+    void shouldAnswerARepeatOfARefusedWriteWithItsOriginalStatus() {
+        String session = "refused-" + UUID.randomUUID();
+        String body = """
+                {"source":"agent://t","type":"agentstate.message.appended","data":{"role":"user","content":"x"}}""";
+        post(session, session + "-1", null, body).then().statusCode(201);
+        post(session, session + "-stale", "0", body).then().statusCode(409).body("currentVersion", equalTo(1));
+        // the retry of a refused write is refused again, marked as a repeat; nothing is applied
+        post(session, session + "-stale", "0", body).then().statusCode(409).body("repeat", equalTo(true));
+        assertThat(given().get("/sessions/{id}", session).jsonPath().getInt("version")).isEqualTo(1);
+        // ids with characters a URL path cannot hold still get a usable Location
+        post(session, session + " odd/id?", null, body).then().statusCode(201)
+                .header("Location", org.hamcrest.Matchers.containsString("odd%2Fid%3F"));
+    }
+
+    @Test
     void shouldApplyEachEventOnceWhateverTheRepeats() {
         String session = "dup-" + UUID.randomUUID();
         for (int i = 0; i < 20; i++) {
