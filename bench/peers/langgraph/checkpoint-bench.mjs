@@ -4,8 +4,8 @@
 // Config comes as JSON in BENCH_CONFIG:
 //   {"url": "postgresql://...", "schema": "langgraph", "concurrency": [1, 8, 32], "seconds": 6,
 //    "stepsPerThread": 20, "messageBytes": 1024, "warmupSeconds": 1}
-// Prints one JSON document on stdout: versions, and per concurrency level steps/s, p50/p99 per step and bytes stored
-// per step (growth of pg_total_relation_size of the saver's tables / steps).
+// Prints one JSON document on stdout: versions, and per concurrency level steps/s, p50/p99 per step, bytes stored
+// per step (growth of pg_total_relation_size of the saver's tables / steps) and this process's CPU per step.
 
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
@@ -93,11 +93,13 @@ async function worker(label, deadline, latencies) {
 async function level(concurrency, duration, label) {
   const before = await storedBytes();
   const latencies = [];
+  const cpuBefore = process.cpuUsage();
   const start = performance.now();
   const deadline = start + duration * 1000;
   const counts = await Promise.all(Array.from({ length: concurrency }, (_, w) =>
     worker(`${label}-c${concurrency}-w${w}`, deadline, latencies)));
   const elapsed = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   const steps = counts.reduce((a, b) => a + b, 0);
   const after = await storedBytes();
   latencies.sort((a, b) => a - b);
@@ -110,6 +112,7 @@ async function level(concurrency, duration, label) {
     p50Ms: pct(50),
     p99Ms: pct(99),
     bytesPerStep: (after - before) / steps,
+    nodeCpuMsPerStep: (cpu.user + cpu.system) / 1000 / steps,
   };
 }
 

@@ -154,15 +154,35 @@ public class SessionViewStore {
     }
 
     private Uni<Void> each(List<Request> requests) {
-        if (requests.isEmpty()) {
-            return Uni.createFrom().voidItem();
+        Uni<Void> chain = Uni.createFrom().voidItem();
+        for (int from = 0; from < requests.size(); from += CHUNK) {
+            List<Request> chunk = requests.subList(from, Math.min(requests.size(), from + CHUNK));
+            chain = chain.chain(() -> {
+                List<Uni<Response>> sends = new ArrayList<>();
+                chunk.forEach(request -> sends.add(send(request)));
+                return Uni.join().all(sends).andFailFast().replaceWithVoid();
+            });
         }
-        List<Uni<Response>> sends = new ArrayList<>();
-        requests.forEach(request -> sends.add(send(request)));
-        return Uni.join().all(sends).andFailFast().replaceWithVoid();
+        return chain;
     }
 
+    // A poll batch can touch thousands of sessions; the client refuses more waiting commands than its queue holds, so
+    // a pipeline goes out in ordered chunks (a refused pipeline would be retried, and refused, for ever).
+    private static final int CHUNK = 512;
+
     private Uni<Void> batch(List<Request> requests) {
+        if (requests.size() <= CHUNK) {
+            return pipeline(requests);
+        }
+        Uni<Void> chain = Uni.createFrom().voidItem();
+        for (int from = 0; from < requests.size(); from += CHUNK) {
+            List<Request> chunk = requests.subList(from, Math.min(requests.size(), from + CHUNK));
+            chain = chain.chain(() -> pipeline(chunk));
+        }
+        return chain;
+    }
+
+    private Uni<Void> pipeline(List<Request> requests) {
         if (requests.isEmpty()) {
             return Uni.createFrom().voidItem();
         }

@@ -316,23 +316,28 @@ final class Baselines {
         redis.sync();
     }
 
-    /** (c) Kafka Streams: per session, count and last message in a RocksDB store with a changelog topic. */
-    void streams(String guarantee) throws Exception {
+    /**
+     * (c) Kafka Streams: per session into a RocksDB store with a changelog topic, either count and last message, or
+     * every message kept (the issue's peer, and what a session view holds).
+     */
+    void streams(String guarantee, boolean keepMessages) throws Exception {
         Results.Scenario scenario = bench.results.find("baseline-streams");
         if (scenario == null) {
             scenario = scenario("baseline-streams", "Kafka Streams aggregating per session",
-                    "KStream -> parse -> groupByKey -> aggregate(count + last message) into a RocksDB store with "
-                            + "changelog; 2 stream threads, max.poll.records=2000, default commit intervals and cache; "
-                            + "timed from the first record aggregated to the last");
+                    "KStream -> parse -> groupByKey -> aggregate into a RocksDB store with changelog: either count + "
+                            + "last message, or count + every message (length-prefixed, the value grows with the "
+                            + "session); 2 stream threads, max.poll.records=2000, default commit intervals and 10 MB "
+                            + "cache; timed from the first record aggregated to the last");
         }
         for (int r = 0; r < bench.sizes().streamsRuns(); r++) {
-            double rate = streamsOnce(guarantee);
-            scenario.add("Kafka Streams " + guarantee, "events/s", "events/s", rate);
-            Bench.log("baseline Kafka Streams %s: %.0f events/s", guarantee, rate);
+            double rate = streamsOnce(guarantee, keepMessages);
+            String variant = "Kafka Streams " + guarantee + (keepMessages ? ", messages kept" : ", count + last");
+            scenario.add(variant, "events/s", "events/s", rate);
+            Bench.log("baseline %s: %.0f events/s", variant, rate);
         }
     }
 
-    private double streamsOnce(String guarantee) throws Exception {
+    private double streamsOnce(String guarantee, boolean keepMessages) throws Exception {
         Path stateDir = Files.createTempDirectory(bench.options.workDir(), "streams-");
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "bench-streams-" + UUID.randomUUID().toString().substring(0, 8));
@@ -357,7 +362,7 @@ final class Baselines {
                     } else if (count == total) {
                         last.set(System.nanoTime());
                     }
-                    return aggregate(aggregate, content);
+                    return keepMessages ? append(aggregate, content) : aggregate(aggregate, content);
                 }, Materialized.<String, byte[], KeyValueStore<Bytes, byte[]>> as("sessions")
                         .withKeySerde(Serdes.String()).withValueSerde(Serdes.ByteArray()));
         AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -394,6 +399,28 @@ final class Baselines {
         } catch (IOException e) {
             return "";
         }
+    }
+
+    /** Count (8 bytes) then every message so far, each as a 4-byte length and UTF-8 bytes. */
+    private static byte[] append(byte[] previous, String content) {
+        byte[] text = content.getBytes(StandardCharsets.UTF_8);
+        byte[] next = java.util.Arrays.copyOf(previous, previous.length + 4 + text.length);
+        long count = 0;
+        for (int i = 0; i < 8; i++) {
+            count = (count << 8) | (previous[i] & 0xFF);
+        }
+        count++;
+        for (int i = 7; i >= 0; i--) {
+            next[i] = (byte) count;
+            count >>>= 8;
+        }
+        int at = previous.length;
+        next[at] = (byte) (text.length >>> 24);
+        next[at + 1] = (byte) (text.length >>> 16);
+        next[at + 2] = (byte) (text.length >>> 8);
+        next[at + 3] = (byte) text.length;
+        System.arraycopy(text, 0, next, at + 4, text.length);
+        return next;
     }
 
     private static byte[] aggregate(byte[] previous, String content) {

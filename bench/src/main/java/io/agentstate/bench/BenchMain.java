@@ -21,6 +21,14 @@ import io.agentstate.testsupport.localstack.LocalStack;
  */
 public final class BenchMain {
 
+    /**
+     * The one setting the service runs with that it does not ship with. The ledger sends each batch's Redis updates as
+     * one pipeline (two commands per session, two per waiting REST writer); with the Vert.x client's default of 2,048
+     * commands in flight per connection, a poll batch that touches more than about 1,000 sessions is refused ("Redis
+     * waiting queue is full") and retried forever, so the ledger stalls. 16,384 covers max.poll.records=2000.
+     */
+    static final String SERVICE_OVERRIDES = "quarkus.redis.max-waiting-handlers=16384";
+
     private BenchMain() {
     }
 
@@ -49,9 +57,10 @@ public final class BenchMain {
         try (ModelStub model = ModelStub.start();
                 LocalStack stack = LocalStack.start(new LocalStack.Settings(dir, true, true, 0, 0, 0, 6))) {
             results.run.put("stackStartMillis", stack.startMillis());
+            results.run.put("serviceOverrides", SERVICE_OVERRIDES);
             ServiceProcess service = ServiceProcess.start(stack, freePort(), options.workDir().resolve("service.log"),
                     "-Dquarkus.langchain4j.openai.base-url=" + model.baseUrl(),
-                    "-Dquarkus.langchain4j.openai.api-key=bench-stub");
+                    "-Dquarkus.langchain4j.openai.api-key=bench-stub", "-D" + SERVICE_OVERRIDES);
             // the stack's servers stop with this JVM by themselves; the service JVM needs telling
             Thread stopService = new Thread(() -> {
                 try {
@@ -102,8 +111,10 @@ public final class BenchMain {
             }
             if (options.runs("baseline-streams")) {
                 measure(bench, "baseline-streams", false, () -> {
-                    baselines.streams("at_least_once");
-                    baselines.streams("exactly_once_v2");
+                    baselines.streams("at_least_once", false);
+                    baselines.streams("exactly_once_v2", false);
+                    baselines.streams("at_least_once", true);
+                    baselines.streams("exactly_once_v2", true);
                 });
             }
         }
@@ -140,6 +151,9 @@ public final class BenchMain {
     /** Runs one scenario in a memory window; a failure is recorded and the next scenario still runs. */
     private static void measure(Bench bench, String id, boolean ours, Step step) {
         Bench.log("=== %s", id);
+        Map<String, Double> metricsBefore = ours ? bench.serviceMetrics() : Map.of();
+        CpuProbe probe = new CpuProbe(bench.service.pid());
+        CpuProbe.Snapshot cpuBefore = probe.take();
         bench.monitor.begin();
         long start = System.nanoTime();
         try {
@@ -151,16 +165,39 @@ public final class BenchMain {
             Bench.log("%s FAILED: %s", id, e);
             e.printStackTrace(System.out);
         }
+        CpuProbe.Snapshot cpuAfter = probe.take();
         Results.Memory memory = bench.monitor.end();
         Results.Scenario scenario = bench.results.find(id);
         if (scenario != null) {
             scenario.seconds = CpuProbe.round((System.nanoTime() - start) / 1e9);
+            scenario.details.put("cpu", CpuProbe.between(cpuBefore, cpuAfter));
             if (ours) {
                 scenario.memory = memory;
+                scenario.details.put("ledger", ledger(metricsBefore, bench.serviceMetrics()));
             }
         }
         Bench.log("=== %s done in %.0f s; service heap max %.0f MiB, RSS max %.0f MiB", id,
                 (System.nanoTime() - start) / 1e9, memory.heapMaxMiB(), memory.rssMaxMiB());
+    }
+
+    /** How the ledger batched during a scenario: poll batches, records per batch, apply time, lag. */
+    private static Map<String, Object> ledger(Map<String, Double> before, Map<String, Double> after) {
+        Map<String, Double> grown = Bench.growth(before, after, "agentstate_ledger_");
+        Map<String, Object> ledger = new LinkedHashMap<>();
+        double batches = grown.getOrDefault("agentstate_ledger_batch_size_count", 0.0);
+        ledger.put("batches", batches);
+        if (batches > 0) {
+            ledger.put("recordsPerBatch", CpuProbe.round(grown.getOrDefault("agentstate_ledger_batch_size_sum", 0.0)
+                    / batches));
+            ledger.put("applyMsPerBatch", CpuProbe.round(grown.getOrDefault(
+                    "agentstate_ledger_batch_apply_seconds_sum", 0.0) / batches * 1000));
+        }
+        after.forEach((name, value) -> {
+            if (name.startsWith("agentstate_ledger_lag_seconds{") && name.contains("quantile")) {
+                ledger.put("lagMs " + name.substring(name.indexOf("quantile")), CpuProbe.round(value * 1000));
+            }
+        });
+        return ledger;
     }
 
     private static void summariseMemory(Bench bench) {

@@ -8,7 +8,8 @@ import java.util.Set;
 
 /**
  * What one benchmark run does: mode, scenarios, counts and where it writes. Read from system properties
- * ({@code bench.mode=full|quick}, {@code bench.scenarios=all|ours|<id>,<id>...}, {@code bench.root}).
+ * ({@code bench.mode=full|quick}, {@code bench.scenarios=all|ours|peers|<id>,<id>...}, {@code bench.runs=N} to
+ * override the runs per scenario, {@code bench.root}).
  *
  * @param mode {@code full} or {@code quick}
  * @param scenarios the scenario and baseline ids to run
@@ -61,12 +62,12 @@ public record BenchOptions(String mode, Set<String> scenarios, Path root, Path r
             int rebuildConcurrency) {
 
         static Sizes full() {
-            return new Sizes(10_000, 20, 20_000, 1024, 3, 3, 2000, 1000, 15, 20, 32, 8, 8, 64, 1000, 8,
+            return new Sizes(10_000, 20, 20_000, 1024, 3, 2, 2000, 1000, 15, 40, 32, 8, 8, 64, 1000, 8,
                     List.of(1, 8, 32), 6, 20, 1_000_000, 32);
         }
 
         static Sizes quick() {
-            return new Sizes(500, 4, 0, 1024, 1, 1, 500, 100, 3, 5, 32, 8, 2, 64, 100, 2, List.of(1, 8, 32), 1, 20,
+            return new Sizes(500, 4, 0, 1024, 1, 1, 500, 100, 3, 10, 32, 8, 2, 64, 100, 2, List.of(1, 8, 32), 1, 20,
                     10_000, 16);
         }
 
@@ -80,8 +81,22 @@ public record BenchOptions(String mode, Set<String> scenarios, Path root, Path r
     public static BenchOptions fromSystemProperties() {
         Path root = Path.of(System.getProperty("bench.root", ".")).toAbsolutePath().normalize();
         String mode = System.getProperty("bench.mode", "full");
-        return of(mode, System.getProperty("bench.scenarios", "all"), root, root.resolve("bench/results/latest.json"),
-                root.resolve("docs/benchmarks.md"), root.resolve("target/bench"));
+        BenchOptions options = of(mode, System.getProperty("bench.scenarios", "all"), root,
+                root.resolve("bench/results/latest.json"), root.resolve("docs/benchmarks.md"),
+                root.resolve("target/bench"));
+        String runs = System.getProperty("bench.runs", "");
+        return runs.isBlank() ? options : options.withRuns(Integer.parseInt(runs.trim()));
+    }
+
+    /** The same options with a different number of measured runs per scenario (Kafka Streams included). */
+    public BenchOptions withRuns(int runs) {
+        Sizes s = sizes;
+        Sizes changed = new Sizes(s.ingestSessions(), s.ingestEventsPerSession(), s.ingestWarmupEvents(),
+                s.eventBytes(), runs, Math.min(runs, s.streamsRuns()), s.visibilityRate(), s.visibilitySessions(),
+                s.visibilitySeconds(), s.visibilitySampleEvery(), s.writers(), s.sharedSessions(), s.writeSeconds(),
+                s.readers(), s.readSessions(), s.readSeconds(), s.stepConcurrency(), s.stepSeconds(),
+                s.stepsPerSession(), s.rebuildEvents(), s.rebuildConcurrency());
+        return new BenchOptions(mode, scenarios, root, resultsFile, docsFile, workDir, changed);
     }
 
     /**

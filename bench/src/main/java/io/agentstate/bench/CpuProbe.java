@@ -48,8 +48,10 @@ final class CpuProbe {
                 long pid = Long.parseLong(name);
                 String component = component(pid, comm(entry));
                 if (component != null) {
-                    // cutime/cstime hold the time of exited children (PostgreSQL backends that closed)
-                    processes.merge(component, seconds(entry.resolve("stat"), true), Double::sum);
+                    // cutime/cstime hold the time of exited children: PostgreSQL backends that closed count, while
+                    // the children this JVM started (node, npm, top) are not the broker's or the harness's
+                    processes.merge(component, seconds(entry.resolve("stat"), component.equals("PostgreSQL")),
+                            Double::sum);
                 }
             }
         } catch (IOException e) {
@@ -101,6 +103,9 @@ final class CpuProbe {
     private static String benchGroup(String thread) {
         if (thread.startsWith("kafka-producer-network-thread")) {
             return "load: Kafka producer I/O";
+        }
+        if (thread.startsWith("HttpClient-")) {
+            return "load: java.net.http client threads";
         }
         if (thread.startsWith("bench-")) {
             return "load: harness threads (producers, HTTP clients, pollers)";
@@ -165,10 +170,25 @@ final class CpuProbe {
         result.put("wallSeconds", round(wall));
         result.put("machineCoresBusy", round((after.machineBusy() - before.machineBusy()) / wall));
         result.put("machineCores", round((after.machineTotal() - before.machineTotal()) / wall));
-        result.put("processCores", cores(before.processes(), after.processes(), wall, 0.005));
-        result.put("serviceThreadCores", cores(before.serviceThreads(), after.serviceThreads(), wall, 0.01));
-        result.put("benchThreadCores", cores(before.benchThreads(), after.benchThreads(), wall, 0.01));
+        Map<String, Double> processes = cores(before.processes(), after.processes(), wall, 0.005);
+        Map<String, Double> service = cores(before.serviceThreads(), after.serviceThreads(), wall, 0);
+        Map<String, Double> bench = cores(before.benchThreads(), after.benchThreads(), wall, 0);
+        // what the thread views do not show: JVM-internal threads (GC, JIT in this JVM) and threads that ended
+        otherwise(service, processes.getOrDefault("agent-state service (JVM)", 0.0), "threads that ended");
+        otherwise(bench, processes.getOrDefault("bench JVM (Kafka broker + load generator)", 0.0),
+                "GC, JIT and threads that ended");
+        result.put("processCores", processes);
+        result.put("serviceThreadCores", service);
+        result.put("benchThreadCores", bench);
         return result;
+    }
+
+    private static void otherwise(Map<String, Double> threads, double process, String label) {
+        double listed = threads.values().stream().mapToDouble(Double::doubleValue).sum();
+        threads.values().removeIf(value -> value < 0.01);
+        if (process - listed >= 0.01) {
+            threads.put(label, round(process - listed));
+        }
     }
 
     private static Map<String, Double> cores(Map<String, Double> before, Map<String, Double> after, double wall,

@@ -135,7 +135,8 @@ final class IngestScenario {
 
     private long waitCommitted(String prefix, long total, long start) throws SQLException, InterruptedException {
         try (Connection db = bench.jdbc()) {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.max(120, total / 500));
+            long last = -1;
+            long progressed = System.nanoTime();
             while (true) {
                 long committed = bench.versionsCommitted(db, prefix);
                 if (committed == total) {
@@ -144,9 +145,13 @@ final class IngestScenario {
                 if (committed > total) {
                     throw new IllegalStateException("more versions than events sent: " + committed + " > " + total);
                 }
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("only " + committed + " of " + total + " events committed after "
-                            + (System.nanoTime() - start) / 1_000_000_000 + " s");
+                if (committed != last) {
+                    last = committed;
+                    progressed = System.nanoTime();
+                } else if (System.nanoTime() - progressed > TimeUnit.SECONDS.toNanos(60)) {
+                    throw new IllegalStateException("the ledger stalled: " + committed + " of " + total
+                            + " events committed after " + (System.nanoTime() - start) / 1_000_000_000
+                            + " s, none in the last 60 s; see the service log");
                 }
                 Thread.sleep(50);
             }
@@ -207,11 +212,19 @@ final class IngestScenario {
         Thread thread = new Thread(() -> {
             try {
                 Thread.sleep(delayMillis);
-                Process top = new ProcessBuilder("top", "-b", "-n", "1", "-w", "160").redirectErrorStream(true).start();
+                // the first frame of top has no CPU deltas; the second covers one second of the run
+                Process top = new ProcessBuilder("top", "-b", "-n", "2", "-d", "1", "-w", "160")
+                        .redirectErrorStream(true).start();
                 List<String> lines = new String(top.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines()
-                        .limit(22).toList();
+                        .toList();
                 top.waitFor();
-                topOutput = lines;
+                int second = 0;
+                for (int i = 1; i < lines.size(); i++) {
+                    if (lines.get(i).startsWith("top - ")) {
+                        second = i;
+                    }
+                }
+                topOutput = lines.subList(second, Math.min(lines.size(), second + 17));
             } catch (IOException | InterruptedException e) {
                 topOutput = List.of("top failed: " + e.getMessage());
             }

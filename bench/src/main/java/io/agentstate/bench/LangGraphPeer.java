@@ -96,6 +96,7 @@ final class LangGraphPeer {
                 result.add(variant, "p50", "ms", level.get("p50Ms").asDouble());
                 result.add(variant, "p99", "ms", level.get("p99Ms").asDouble());
                 result.add(variant, "bytes stored per step", "bytes", level.get("bytesPerStep").asDouble());
+                result.add(variant, "Node.js CPU per step", "ms", level.path("nodeCpuMsPerStep").asDouble());
                 steps += level.get("steps").asLong();
                 Bench.log("LangGraph c=%d: %.0f steps/s, p50 %.1f ms, p99 %.1f ms, %.0f bytes/step",
                         level.get("concurrency").asInt(), level.get("stepsPerSecond").asDouble(),

@@ -36,6 +36,7 @@ final class ReadScenario {
         result.setup.put("sessions", sizes.readSessions());
         result.setup.put("secondsPerRun", sizes.readSeconds());
         result.setup.put("warmupSeconds", 1);
+        result.setup.put("warmupRun", "one unrecorded run on the small sessions first (full mode)");
         result.setup.put("client", "one blocking HTTP/1.1 keep-alive socket per client thread (HttpConnection); "
                 + "random session per request; body read whole");
         List<String> small = smallSessions(sizes.readSessions());
@@ -47,11 +48,14 @@ final class ReadScenario {
         }
         warm(small);
         warm(large);
+        if (sizes.runs() > 1) {
+            once(null, small);
+        }
         for (int r = 1; r <= sizes.runs(); r++) {
-            once("small state (~" + bodySize(small.get(0)) / 1024 + " KB)", small);
+            once("small state (" + size(bodySize(small.get(0))) + ")", small);
             if (!large.isEmpty()) {
-                once("ingest shape: " + sizes.ingestEventsPerSession() + " x 1 KB messages (~"
-                        + bodySize(large.get(0)) / 1024 + " KB)", large);
+                once("ingest shape: " + sizes.ingestEventsPerSession() + " x 1 KB messages ("
+                        + size(bodySize(large.get(0))) + ")", large);
             }
         }
     }
@@ -89,6 +93,10 @@ final class ReadScenario {
             }
         }
         return sessions;
+    }
+
+    private static String size(int bytes) {
+        return bytes < 1024 ? bytes + " B" : Math.round(bytes / 1024.0) + " KB";
     }
 
     private int bodySize(String session) throws Exception {
@@ -156,6 +164,10 @@ final class ReadScenario {
         done.await();
         double seconds = (System.nanoTime() - warmupEnd) / 1e9;
         Samples all = Samples.merge(latencies.values());
+        if (variant == null) {
+            Bench.log("reads warm-up: %.0f requests/s (not recorded)", ok.get() / seconds);
+            return;
+        }
         result.add(variant, "requests/s", "requests/s", ok.get() / seconds);
         result.add(variant, "p50", "ms", all.percentileMillis(50));
         result.add(variant, "p99", "ms", all.percentileMillis(99));

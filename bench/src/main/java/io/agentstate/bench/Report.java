@@ -30,6 +30,13 @@ final class Report {
         this.results = results;
     }
 
+    /** Rewrites the generated section from a results file: {@code Report <latest.json> <benchmarks.md>}. */
+    public static void main(String[] args) throws IOException {
+        Path json = Path.of(args.length > 0 ? args[0] : "bench/results/latest.json");
+        Path docs = Path.of(args.length > 1 ? args[1] : "docs/benchmarks.md");
+        update(docs, Results.read(json), Path.of("."));
+    }
+
     static void update(Path file, Results results, Path root) throws IOException {
         String generated = new Report(results).render(root);
         String text = Files.exists(file) ? Files.readString(file) : "# Benchmarks\n\n" + BEGIN + "\n" + END + "\n";
@@ -81,8 +88,8 @@ final class Report {
         Results.Metric ingest = metric("ingest", "agent-state", "events/s");
         verdict("ingest, 1 KB events, 10,000 sessions, 6 partitions", "≥ 20,000 events/s", ingest, 20_000, true,
                 "events/s");
-        ratioVerdict("ingest / Kafka Streams exactly_once_v2", 5, ingest,
-                metric("baseline-streams", "Kafka Streams exactly_once_v2", "events/s"));
+        ratioVerdict("ingest / Kafka Streams exactly_once_v2 (messages kept per session, as the issue's peer)", 5,
+                ingest, metric("baseline-streams", "Kafka Streams exactly_once_v2, messages kept", "events/s"));
         ratioVerdict("ingest / naive whole-state loop", 2.5, ingest,
                 metric("baseline-naive-loop", "naive whole-state loop", "events/s"));
         Results.Metric parse = metric("baseline-parse", "parse-only consumer", "events/s");
@@ -111,7 +118,7 @@ final class Report {
         verdict("reads, 64 clients, small state", "≥ 15,000 requests/s", startsWith("reads", "small", "requests/s"),
                 15_000, true, "requests/s");
         verdict("reads p99, small state", "≤ 5 ms", startsWith("reads", "small", "p99"), 5, false, "ms");
-        verdict("reads, 64 clients, ingest-shaped 22 KB state", "≥ 15,000 requests/s",
+        verdict("reads, 64 clients, ingest-shaped state (20 × 1 KB messages)", "≥ 15,000 requests/s",
                 startsWith("reads", "ingest", "requests/s"), 15_000, true, "requests/s");
         verdict("reads p99, ingest-shaped state", "≤ 5 ms", startsWith("reads", "ingest", "p99"), 5, false, "ms");
         Results.Scenario rebuild = results.find("rebuild");
@@ -141,7 +148,7 @@ final class Report {
                     : String.format(Locale.ROOT, "**missed** by %s %s (%.1f× the limit)", number(value - limit), unit,
                             value / limit);
         }
-        line("| %s | %s | %s | %s |", figure, target, figure(metric), by);
+        line("| %s | %s | %s %s | %s |", figure, target, figure(metric), unit, by);
     }
 
     private void ratioVerdict(String figure, double target, Results.Metric ours, Results.Metric theirs) {
@@ -181,10 +188,18 @@ final class Report {
                 metric("baseline-raw-loop", "raw loop", "events/s"), ours);
         row("naive loop", "read each touched session's whole JSON state, append, upsert it whole, SET it whole",
                 metric("baseline-naive-loop", "naive whole-state loop", "events/s"), ours);
-        row("Kafka Streams at_least_once", "aggregate count + last message per session (RocksDB + changelog)",
-                metric("baseline-streams", "Kafka Streams at_least_once", "events/s"), ours);
-        row("Kafka Streams exactly_once_v2", "same, transactional",
-                metric("baseline-streams", "Kafka Streams exactly_once_v2", "events/s"), ours);
+        row("Kafka Streams at_least_once, count + last", "parse, aggregate count + last message per session "
+                + "(RocksDB + changelog, 10 MB cache)",
+                metric("baseline-streams", "Kafka Streams at_least_once, count + last", "events/s"), ours);
+        row("Kafka Streams exactly_once_v2, count + last", "same, transactional",
+                metric("baseline-streams", "Kafka Streams exactly_once_v2, count + last", "events/s"), ours);
+        row("Kafka Streams at_least_once, messages kept", "parse, append the message to the session's aggregate "
+                + "(value grows to ~20 KB)",
+                metric("baseline-streams", "Kafka Streams at_least_once, messages kept",
+                        "events/s"),
+                ours);
+        row("Kafka Streams exactly_once_v2, messages kept", "same, transactional",
+                metric("baseline-streams", "Kafka Streams exactly_once_v2, messages kept", "events/s"), ours);
         line("");
         line("The issue's reference figures for the peers (measured before this harness existed, not re-run here): "
                 + "Kafka Streams 3.7k events/s at_least_once and 2.9k exactly_once_v2 *keeping the messages per "
@@ -206,17 +221,58 @@ final class Report {
 
     // --- CPU ---
 
+    /** CPU of several measured windows merged: average cores over their combined wall time. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> mergeCpu(List<Map<String, Object>> windows) {
+        double wall = 0;
+        double busy = 0;
+        Map<String, Map<String, Double>> groups = new java.util.LinkedHashMap<>();
+        for (Map<String, Object> cpu : windows) {
+            double w = ((Number) cpu.get("wallSeconds")).doubleValue();
+            wall += w;
+            busy += ((Number) cpu.get("machineCoresBusy")).doubleValue() * w;
+            for (String group : List.of("processCores", "serviceThreadCores", "benchThreadCores")) {
+                Map<String, Double> merged = groups.computeIfAbsent(group, g -> new java.util.LinkedHashMap<>());
+                ((Map<String, Object>) cpu.get(group)).forEach((name, cores) -> merged.merge(name,
+                        ((Number) cores).doubleValue() * w, Double::sum));
+            }
+        }
+        Map<String, Object> result = new java.util.LinkedHashMap<>();
+        result.put("wallSeconds", wall);
+        result.put("machineCoresBusy", busy / wall);
+        for (Map.Entry<String, Map<String, Double>> group : groups.entrySet()) {
+            Map<String, Double> sorted = new java.util.LinkedHashMap<>();
+            double total = wall;
+            group.getValue().entrySet().stream()
+                    .sorted(Map.Entry.<String, Double> comparingByValue().reversed())
+                    .forEach(e -> sorted.put(e.getKey(), e.getValue() / total));
+            result.put(group.getKey(), sorted);
+        }
+        return result;
+    }
+
+    @SuppressWarnings("unchecked")
+    private List<Map<String, Object>> ingestCpu() {
+        Results.Scenario scenario = results.find("ingest");
+        List<Map<String, Object>> windows = new ArrayList<>();
+        if (scenario != null && scenario.details.get("runs") instanceof List<?> runs) {
+            for (Object run : runs) {
+                windows.add((Map<String, Object>) ((Map<String, Object>) run).get("cpu"));
+            }
+        }
+        return windows;
+    }
+
     @SuppressWarnings("unchecked")
     private void cpu() {
-        Results.Scenario scenario = results.find("ingest");
-        if (scenario == null || !(scenario.details.get("runs") instanceof List<?> runs) || runs.isEmpty()) {
+        List<Map<String, Object>> windows = ingestCpu();
+        if (windows.isEmpty()) {
             return;
         }
-        Map<String, Object> first = (Map<String, Object>) runs.get(0);
-        Map<String, Object> cpu = (Map<String, Object>) first.get("cpu");
-        section("Where the CPU goes during ingest (first measured run)");
-        line("Average cores busy over the run (%s s; the machine has %s): whole machine %s.", cpu.get("wallSeconds"),
-                cpu.get("machineCores"), cpu.get("machineCoresBusy"));
+        Map<String, Object> cpu = mergeCpu(windows);
+        section("Where the CPU goes during ingest (all measured runs)");
+        line("Average cores busy over the %d runs (%.0f s together): whole machine %.2f of %s.", windows.size(),
+                cpu.get("wallSeconds"), cpu.get("machineCoresBusy"), results.machine.get("cpus"));
         line("");
         line("| process | cores |   | service thread group | cores |   | bench JVM thread group | cores |");
         line("|---|---|---|---|---|---|---|---|");
@@ -226,24 +282,68 @@ final class Report {
                 .entrySet());
         List<Map.Entry<String, Object>> bench = new ArrayList<>(((Map<String, Object>) cpu.get("benchThreadCores"))
                 .entrySet());
+        service.removeIf(e -> ((Number) e.getValue()).doubleValue() < 0.01);
+        bench.removeIf(e -> ((Number) e.getValue()).doubleValue() < 0.01);
         int rows = Math.min(12, Math.max(processes.size(), Math.max(service.size(), bench.size())));
         for (int i = 0; i < rows; i++) {
             line("| %s | %s |   | %s | %s |   | %s | %s |", key(processes, i), value(processes, i), key(service, i),
                     value(service, i), key(bench, i), value(bench, i));
         }
-        if (first.get("cpu") instanceof Map<?, ?> details && details.get("ledgerMetrics") instanceof Map<?, ?> ledger) {
-            Double count = (Double) ledger.get("agentstate_ledger_batch_size_count");
-            Double sum = (Double) ledger.get("agentstate_ledger_batch_size_sum");
-            Double applyCount = (Double) ledger.get("agentstate_ledger_batch_apply_seconds_count");
-            Double applySum = (Double) ledger.get("agentstate_ledger_batch_apply_seconds_sum");
-            if (count != null && sum != null && count > 0) {
-                line("");
-                line("Ledger batches in this run: %s, %s records on average; mean apply time %s ms per batch.",
-                        number(count), number(sum / count), applyCount != null && applySum != null && applyCount > 0
-                                ? String.format(Locale.ROOT, "%.1f", applySum / applyCount * 1000)
-                                : "?");
+        double batches = 0;
+        double records = 0;
+        double applySeconds = 0;
+        for (Map<String, Object> window : windows) {
+            if (window.get("ledgerMetrics") instanceof Map<?, ?> ledger) {
+                batches += toDouble(ledger.get("agentstate_ledger_batch_size_count"));
+                records += toDouble(ledger.get("agentstate_ledger_batch_size_sum"));
+                applySeconds += toDouble(ledger.get("agentstate_ledger_batch_apply_seconds_sum"));
             }
         }
+        if (batches > 0) {
+            line("");
+            line("Ledger poll batches in these runs: %s, %s records each on average, %.0f ms to apply each "
+                    + "(parse to Redis pipeline done).", number(batches), number(records / batches),
+                    applySeconds / batches * 1000);
+        }
+        cpuByScenario();
+    }
+
+    @SuppressWarnings("unchecked")
+    private void cpuByScenario() {
+        section("CPU by scenario (average cores over the whole scenario, runs and set-up included)");
+        line("| scenario | seconds | machine | service JVM | PostgreSQL | Redis | bench JVM (broker + load) | "
+                + "busiest service threads | ledger batches: records each, ms each |");
+        line("|---|---|---|---|---|---|---|---|---|");
+        for (Results.Scenario scenario : results.scenarios) {
+            if (!(scenario.details.get("cpu") instanceof Map<?, ?> raw)) {
+                continue;
+            }
+            Map<String, Object> cpu = (Map<String, Object>) raw;
+            Map<String, Object> processes = (Map<String, Object>) cpu.get("processCores");
+            Map<String, Object> threads = (Map<String, Object>) cpu.get("serviceThreadCores");
+            StringBuilder busiest = new StringBuilder();
+            threads.entrySet().stream().limit(3).forEach(e -> busiest.append(busiest.length() == 0 ? "" : ", ")
+                    .append(e.getKey().trim()).append(' ').append(String.format(Locale.ROOT, "%.2f",
+                            ((Number) e.getValue()).doubleValue())));
+            String ledger = "";
+            if (scenario.details.get("ledger") instanceof Map<?, ?> l && l.get("recordsPerBatch") != null) {
+                ledger = String.format(Locale.ROOT, "%.0f, %.1f", toDouble(l.get("recordsPerBatch")),
+                        toDouble(l.get("applyMsPerBatch")));
+            }
+            line("| %s | %.0f | %.2f | %s | %s | %s | %s | %s | %s |", scenario.id, cpu.get("wallSeconds"),
+                    cpu.get("machineCoresBusy"), cores(processes, "agent-state service (JVM)"),
+                    cores(processes, "PostgreSQL"), cores(processes, "Redis"),
+                    cores(processes, "bench JVM (Kafka broker + load generator)"), busiest, ledger);
+        }
+    }
+
+    private static String cores(Map<String, Object> processes, String name) {
+        Object value = processes.get(name);
+        return value == null ? "0" : String.format(Locale.ROOT, "%.2f", ((Number) value).doubleValue());
+    }
+
+    private static double toDouble(Object value) {
+        return value instanceof Number n ? n.doubleValue() : 0;
     }
 
     private static String key(List<Map.Entry<String, Object>> entries, int i) {
@@ -262,7 +362,7 @@ final class Report {
         if (visibility != null) {
             section("Visibility: produce-ack → GET sees the version");
             if (visibility.measured()) {
-                line("Fixed rate %s events/s over %s sessions, one event in %s watched (polled every 1 ms).",
+                line("Fixed rate %s events/s over %s sessions, one event in %s watched (polled every 2 ms).",
                         visibility.setup.get("ratePerSecond"), visibility.setup.get("sessions"),
                         visibility.setup.get("sampledOneIn"));
                 line("");
@@ -369,16 +469,20 @@ final class Report {
         line("| PostgreSQL CPU per step (all levels) | %s | %s |", ourPg == null ? "—" : ms(ourPg.median),
                 theirPg == null ? "—" : ms(theirPg.median));
         Results.Metric ourService = metric("per-step", "agent-state REST", "service CPU per step");
-        if (ourService != null) {
-            line("| service (JVM) CPU per REST step | %s | (the Node.js process is the peer's equivalent) |",
-                    ms(ourService.median));
-        }
+        line("| application CPU per step: service JVM (REST, all levels) / Node.js (c=1 / 8 / 32) | %s | %s / %s / %s "
+                + "|", ourService == null ? "—" : ms(ourService.median), nodeCpu(1), nodeCpu(8), nodeCpu(32));
     }
 
     private String pair(String scenario, String variant) {
         Results.Metric p50 = metric(scenario, variant, "p50");
         Results.Metric p99 = metric(scenario, variant, "p99");
         return p50 == null || p99 == null ? "—" : String.format(Locale.ROOT, "%.1f / %.1f", p50.median, p99.median);
+    }
+
+    private String nodeCpu(int concurrency) {
+        Results.Metric metric = metric("peer-langgraph", "LangGraph PostgresSaver c=" + concurrency,
+                "Node.js CPU per step");
+        return metric == null ? "—" : ms(metric.median);
     }
 
     private String bytesOf(String variant) {
@@ -398,14 +502,15 @@ final class Report {
             line("Not measured: %s", rebuild.reason);
             return;
         }
-        line("%s events in %s sessions: %s written by the ledger during the other scenarios, %s generated with SQL "
-                + "in the ledger's own row format (payloads byte-identical to the codec's: %s). %s snapshots. "
+        double generated = toDouble(rebuild.setup.get("eventsGeneratedInSql"));
+        line("%s events in %s sessions, %s snapshots: %s written by the ledger during the other scenarios%s. "
                 + "FLUSHALL, then `GET /sessions/{id}` for every session from %s clients.",
-                number(((Number) rebuild.setup.get("events")).doubleValue()),
-                number(((Number) rebuild.setup.get("sessions")).doubleValue()),
-                number(((Number) rebuild.setup.get("eventsWrittenByTheLedger")).doubleValue()),
-                number(((Number) rebuild.setup.get("eventsGeneratedInSql")).doubleValue()),
-                rebuild.details.getOrDefault("generatedPayloadMatchesCodec", "n/a"), rebuild.setup.get("snapshots"),
+                number(toDouble(rebuild.setup.get("events"))), number(toDouble(rebuild.setup.get("sessions"))),
+                rebuild.setup.get("snapshots"), number(toDouble(rebuild.setup.get("eventsWrittenByTheLedger"))),
+                generated == 0 ? " (none generated: the other scenarios had written more than the target)"
+                        : String.format(Locale.ROOT, ", %s generated with SQL in the ledger's own rows (payloads "
+                                + "byte-identical to the codec's: %s)", number(generated),
+                                rebuild.details.get("generatedPayloadMatchesCodec")),
                 rebuild.setup.get("clients"));
         line("");
         table(rebuild, List.of("seconds", "events/s", "sessions/s", "wrong or failed reads"));
@@ -448,52 +553,55 @@ final class Report {
     @SuppressWarnings("unchecked")
     private void capacity() {
         Results.Metric ingest = metric("ingest", "agent-state", "events/s");
-        Results.Scenario scenario = results.find("ingest");
         Results.Metric bytes = metric("per-step", "agent-state", "bytes stored per step");
         Results.Scenario rebuild = results.find("rebuild");
-        if (ingest == null || scenario == null || !(scenario.details.get("runs") instanceof List<?> runs)) {
+        List<Map<String, Object>> windows = ingestCpu();
+        if (ingest == null || windows.isEmpty()) {
             return;
         }
-        Map<String, Object> cpu = (Map<String, Object>) ((Map<String, Object>) runs.get(0)).get("cpu");
+        Map<String, Object> cpu = mergeCpu(windows);
         Map<String, Double> processes = (Map<String, Double>) cpu.get("processCores");
-        double serviceCores = processes.getOrDefault("agent-state service (JVM)", 0.0);
-        double postgresCores = processes.getOrDefault("PostgreSQL", 0.0);
-        double redisCores = processes.getOrDefault("Redis", 0.0);
+        double cores = ((Number) results.machine.get("cpus")).doubleValue();
         double rate = ingest.median;
-        double perStackCore = rate / ((Number) cpu.get("machineCores")).doubleValue();
-        double perServiceCore = serviceCores > 0 ? rate / serviceCores : Double.NaN;
-        double perPostgresCore = postgresCores > 0 ? rate / postgresCores : Double.NaN;
-        double perRedisCore = redisCores > 0 ? rate / redisCores : Double.NaN;
+        double perStackCore = rate / cores;
+        double perServiceCore = rate / processes.getOrDefault("agent-state service (JVM)", Double.NaN);
+        double perPostgresCore = rate / processes.getOrDefault("PostgreSQL", Double.NaN);
+        double perRedisCore = rate / processes.getOrDefault("Redis", Double.NaN);
         double redisPerEvent = rebuild != null && rebuild.details.get("redisBytesPerEvent") instanceof Number n
                 ? n.doubleValue()
                 : Double.NaN;
         section("Capacity model (computed from the figures above; the load per session is an assumption)");
         line("Measured: %s events/s for the whole stack on %s cores = **%s events/s per core**. Per component, from "
-                + "the CPU each used during ingest: service %s events/s per core, PostgreSQL %s, Redis %s. Stored: "
-                + "%s per event in PostgreSQL (ledger tables), %s per event in Redis views.",
-                number(rate), cpu.get("machineCores"), number(perStackCore), number(perServiceCore),
-                number(perPostgresCore), number(perRedisCore), bytes == null ? "?" : bytes(bytes.median),
+                + "the CPU each used over the ingest runs: service %s events/s per core busy, PostgreSQL %s, Redis %s. "
+                + "Stored: %s per event in PostgreSQL (ledger tables with indexes), %s per event in Redis views.",
+                number(rate), trim(cores), number(perStackCore), number(perServiceCore), number(perPostgresCore),
+                number(perRedisCore), bytes == null ? "?" : bytes(bytes.median),
                 Double.isNaN(redisPerEvent) ? "?" : bytes(redisPerEvent));
         line("");
-        line("Assumptions: an active session writes %s event/s on average (one step every %.0f s); a view holds "
-                + "%d events; replicas get 2 cores each and run at 60%% CPU; PostgreSQL and Redis get cores of "
-                + "their own at the per-core rates above; 4 partitions per replica so the autoscaler can double the "
-                + "replicas without repartitioning.", trim(EVENTS_PER_ACTIVE_SESSION), 1 / EVENTS_PER_ACTIVE_SESSION,
-                EVENTS_PER_SESSION_VIEW);
+        line("Assumptions (not measured): an active session writes %s event/s on average (one step every %.0f s) "
+                + "and holds %d events; a replica gets 2 cores and is loaded to 60%% of the lower of its CPU "
+                + "capacity (per-core rate above) and the rate one ledger reached here (its batches are sequential); "
+                + "PostgreSQL and Redis likewise on cores of their own; 4 partitions per replica, so the autoscaler "
+                + "can quadruple the replicas without repartitioning.", trim(EVENTS_PER_ACTIVE_SESSION),
+                1 / EVENTS_PER_ACTIVE_SESSION, EVENTS_PER_SESSION_VIEW);
         line("");
         line("| active sessions | events/s | service replicas (2 cores) | partitions | PostgreSQL cores | "
-                + "PostgreSQL growth per day | Redis memory for views |");
-        line("|---|---|---|---|---|---|---|");
+                + "PostgreSQL for the active sessions | archive growth per day | Redis for their views |");
+        line("|---|---|---|---|---|---|---|---|");
         for (int sessions : new int[] { 10_000, 100_000, 1_000_000 }) {
             double events = sessions * EVENTS_PER_ACTIVE_SESSION;
-            int replicas = (int) Math.max(1, Math.ceil(events / (perServiceCore * 2 * 0.6)));
+            // a replica runs one ledger pipeline whose batches are sequential: it is capped by the measured rate
+            // as much as by its cores
+            double perReplica = Math.min(perServiceCore * 2, rate) * 0.6;
+            int replicas = (int) Math.max(1, Math.ceil(events / perReplica));
             int partitions = Math.max(6, replicas * 4);
             double pgCores = events / perPostgresCore / 0.6;
+            double live = bytes == null ? Double.NaN : bytes.median * EVENTS_PER_SESSION_VIEW * sessions;
             double growth = bytes == null ? Double.NaN : bytes.median * events * 86_400;
             double redis = redisPerEvent * EVENTS_PER_SESSION_VIEW * sessions;
-            line("| %s | %s | %d | %d | %s | %s | %s |", number(sessions), number(events), replicas, partitions,
-                    String.format(Locale.ROOT, "%.1f", pgCores), Double.isNaN(growth) ? "?" : bytes(growth),
-                    Double.isNaN(redis) ? "?" : bytes(redis));
+            line("| %s | %s | %d | %d | %s | %s | %s | %s |", number(sessions), number(events), replicas, partitions,
+                    String.format(Locale.ROOT, "%.1f", pgCores), Double.isNaN(live) ? "?" : bytes(live),
+                    Double.isNaN(growth) ? "?" : bytes(growth), Double.isNaN(redis) ? "?" : bytes(redis));
         }
     }
 
@@ -576,6 +684,9 @@ final class Report {
     }
 
     private static String bytes(double value) {
+        if (value >= 1e12) {
+            return String.format(Locale.ROOT, "%.1f TB", value / 1e12);
+        }
         if (value >= 1e9) {
             return String.format(Locale.ROOT, "%.1f GB", value / 1e9);
         }

@@ -137,6 +137,32 @@ public final class Results {
         return metric == null ? null : metric.median;
     }
 
+    /** Reads a results file back (to regenerate the Markdown without measuring again). */
+    @SuppressWarnings("unchecked")
+    static Results read(Path file) throws IOException {
+        com.fasterxml.jackson.databind.JsonNode root = JSON.readTree(file.toFile());
+        Results results = new Results();
+        results.run.putAll(JSON.convertValue(root.path("run"), Map.class));
+        results.machine.putAll(JSON.convertValue(root.path("machine"), Map.class));
+        for (com.fasterxml.jackson.databind.JsonNode node : root.path("scenarios")) {
+            Scenario scenario = results.scenario(node.path("id").asText(), node.path("title").asText());
+            scenario.status = node.path("status").asText("measured");
+            scenario.reason = node.hasNonNull("reason") ? node.get("reason").asText() : null;
+            scenario.seconds = node.hasNonNull("seconds") ? node.get("seconds").asDouble() : null;
+            scenario.setup.putAll(JSON.convertValue(node.path("setup"), Map.class));
+            scenario.details.putAll(JSON.convertValue(node.path("details"), Map.class));
+            for (com.fasterxml.jackson.databind.JsonNode metric : node.path("metrics")) {
+                Metric read = scenario.metric(metric.path("variant").asText(), metric.path("name").asText(),
+                        metric.path("unit").asText());
+                metric.path("runs").forEach(value -> read.add(value.asDouble()));
+            }
+            if (node.hasNonNull("memory")) {
+                scenario.memory = JSON.convertValue(node.get("memory"), Memory.class);
+            }
+        }
+        return results;
+    }
+
     void write(Path file) throws IOException {
         Files.createDirectories(file.toAbsolutePath().getParent());
         JSON.writeValue(file.toFile(), this);
