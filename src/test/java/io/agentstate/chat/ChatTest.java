@@ -221,7 +221,9 @@ class ChatTest {
     @Test
     void shouldRejectABlankMessage() {
         given().contentType(ContentType.JSON).body("{\"message\":\"  \"}").post("/sessions/{id}/chat", "blank-x")
-                .then().statusCode(400).contentType("application/problem+json");
+                .then().statusCode(400).contentType("application/problem+json")
+                .body("status", equalTo(400)).body("detail", org.hamcrest.Matchers.containsString("message"));
+        given().get("/sessions/{id}", "blank-x").then().statusCode(404);
     }
 
     private static JsonNode readTree(String json) {
