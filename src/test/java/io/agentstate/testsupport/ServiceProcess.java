@@ -12,6 +12,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
+
 import io.agentstate.testsupport.localstack.LocalStack;
 
 /** The packaged service in its own JVM, for system tests that crash, restart and scale it. */
@@ -55,25 +58,28 @@ public final class ServiceProcess implements AutoCloseable {
         return process.pid();
     }
 
-    private void awaitReady(Duration timeout) throws InterruptedException {
+    private void awaitReady(Duration timeout) {
         HttpClient client = HttpClient.newHttpClient();
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new IllegalStateException("service exited during start-up; see " + log);
-            }
-            try {
-                HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(baseUri()
-                        + "/q/health/ready")).timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
-                if (response.statusCode() == 200) {
-                    return;
-                }
-            } catch (IOException e) {
-                // not listening yet
-            }
-            Thread.sleep(200);
+        try {
+            Awaitility.await("service ready").atMost(timeout).pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(200)).until(() -> {
+                        if (!process.isAlive()) {
+                            throw new IllegalStateException("service exited during start-up; see " + log);
+                        }
+                        return answersReady(client);
+                    });
+        } catch (ConditionTimeoutException e) {
+            throw new IllegalStateException("service not ready within " + timeout + "; see " + log, e);
         }
-        throw new IllegalStateException("service not ready within " + timeout + "; see " + log);
+    }
+
+    private boolean answersReady(HttpClient client) throws InterruptedException {
+        try {
+            return client.send(HttpRequest.newBuilder(URI.create(baseUri() + "/q/health/ready"))
+                    .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 200;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** Kills the JVM at once, as {@code kill -9} would: no shutdown hook, no flush, no offset commit. */

@@ -73,7 +73,20 @@ final class PerStepScenario {
         }
     }
 
-    private long restLevel(String prefix, int concurrency, int seconds) throws Exception {
+    /** One agent step: write step {@code n} of a session; true when it was acknowledged. */
+    private interface Step {
+        boolean write(String session, int n) throws Exception;
+    }
+
+    /** What one concurrency level of one variant measured. */
+    private record Level(long steps, long errors, Samples samples, double elapsedSeconds) {
+        double rate() {
+            return steps / elapsedSeconds;
+        }
+    }
+
+    // Workers write sessions of N steps one after another until the time is up, timing each acknowledged step.
+    private Level drive(String name, String prefix, int concurrency, int seconds, Step step) throws InterruptedException {
         BenchOptions.Sizes sizes = bench.sizes();
         long end = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
         Map<Integer, Samples> latencies = new ConcurrentHashMap<>();
@@ -90,17 +103,8 @@ final class PerStepScenario {
                         String session = prefix + "-w" + worker + "-t" + t;
                         for (int n = 1; n <= sizes.stepsPerSession() && System.nanoTime() < end; n++) {
                             long begin = System.nanoTime();
-                            HttpResponse<byte[]> response = http.send(HttpRequest.newBuilder(URI.create(bench.baseUri()
-                                    + "/sessions/" + session + "/events"))
-                                    .header("Content-Type", Records.CONTENT_TYPE)
-                                    .header("Idempotency-Key", session + "-e" + n)
-                                    .header("If-Match", "\"" + (n - 1) + "\"")
-                                    .POST(HttpRequest.BodyPublishers.ofByteArray(Records.restMessage(n,
-                                            sizes.eventBytes())))
-                                    .build(), HttpResponse.BodyHandlers.ofByteArray());
-                            long finished = System.nanoTime();
-                            if (response.statusCode() == 201) {
-                                samples.add(finished - begin);
+                            if (step.write(session, n)) {
+                                samples.add(System.nanoTime() - begin);
                                 steps.incrementAndGet();
                             } else {
                                 errors.incrementAndGet();
@@ -109,78 +113,57 @@ final class PerStepScenario {
                     }
                 } catch (Exception e) {
                     errors.incrementAndGet();
-                    Bench.log("step writer %d failed: %s", worker, e);
+                    Bench.log("%s worker %d failed: %s", name, worker, e);
                 } finally {
                     latencies.put(worker, samples);
                     done.countDown();
                 }
-            }, "bench-step-rest-" + w);
+            }, "bench-" + name + "-" + w);
             thread.start();
         }
         done.await();
-        double elapsed = (System.nanoTime() - start) / 1e9;
-        if (prefix.startsWith("pw")) {
-            return steps.get();
+        return new Level(steps.get(), errors.get(), Samples.merge(latencies.values()),
+                (System.nanoTime() - start) / 1e9);
+    }
+
+    private void report(String variant, Level level) {
+        result.add(variant, "steps/s", "steps/s", level.rate());
+        result.add(variant, "p50", "ms", level.samples().percentileMillis(50));
+        result.add(variant, "p99", "ms", level.samples().percentileMillis(99));
+        result.add(variant, "errors", "count", level.errors());
+        Bench.log("per-step %s: %.0f steps/s, p50 %.1f ms, p99 %.1f ms, errors %d", variant, level.rate(),
+                level.samples().percentileMillis(50), level.samples().percentileMillis(99), level.errors());
+    }
+
+    private long restLevel(String prefix, int concurrency, int seconds) throws Exception {
+        int eventBytes = bench.sizes().eventBytes();
+        Level level = drive("step-rest", prefix, concurrency, seconds, (session, n) -> http.send(HttpRequest
+                .newBuilder(URI.create(bench.baseUri() + "/sessions/" + session + "/events"))
+                .header("Content-Type", Records.CONTENT_TYPE)
+                .header("Idempotency-Key", session + "-e" + n)
+                .header("If-Match", "\"" + (n - 1) + "\"")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(Records.restMessage(n, eventBytes)))
+                .build(), HttpResponse.BodyHandlers.ofByteArray()).statusCode() == 201);
+        if (!prefix.startsWith("pw")) {
+            report("agent-state REST c=" + concurrency, level);
         }
-        Samples all = Samples.merge(latencies.values());
-        String variant = "agent-state REST c=" + concurrency;
-        result.add(variant, "steps/s", "steps/s", steps.get() / elapsed);
-        result.add(variant, "p50", "ms", all.percentileMillis(50));
-        result.add(variant, "p99", "ms", all.percentileMillis(99));
-        result.add(variant, "errors", "count", errors.get());
-        Bench.log("per-step REST c=%d: %.0f steps/s, p50 %.1f ms, p99 %.1f ms, errors %d", concurrency,
-                steps.get() / elapsed, all.percentileMillis(50), all.percentileMillis(99), errors.get());
-        return steps.get();
+        return level.steps();
     }
 
     private void kafkaLevel(String prefix, int concurrency, int seconds) throws Exception {
-        BenchOptions.Sizes sizes = bench.sizes();
-        long end = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
-        Map<Integer, Samples> latencies = new ConcurrentHashMap<>();
-        AtomicLong steps = new AtomicLong();
-        AtomicLong errors = new AtomicLong();
-        CountDownLatch done = new CountDownLatch(concurrency);
-        long start = System.nanoTime();
+        int eventBytes = bench.sizes().eventBytes();
+        Level level;
         try (KafkaProducer<String, byte[]> producer = bench.producer(1, 65536)) {
-            for (int w = 0; w < concurrency; w++) {
-                int worker = w;
-                Thread thread = new Thread(() -> {
-                    Samples samples = new Samples();
-                    try {
-                        for (int t = 0; System.nanoTime() < end; t++) {
-                            String session = prefix + "-w" + worker + "-t" + t;
-                            for (int n = 1; n <= sizes.stepsPerSession() && System.nanoTime() < end; n++) {
-                                long begin = System.nanoTime();
-                                producer.send(Records.record(Records.EVENTS_TOPIC, session,
-                                        Records.message(session, n, sizes.eventBytes()))).get();
-                                samples.add(System.nanoTime() - begin);
-                                steps.incrementAndGet();
-                            }
-                        }
-                    } catch (Exception e) {
-                        errors.incrementAndGet();
-                        Bench.log("step producer %d failed: %s", worker, e);
-                    } finally {
-                        latencies.put(worker, samples);
-                        done.countDown();
-                    }
-                }, "bench-step-kafka-" + w);
-                thread.start();
-            }
-            done.await();
+            level = drive("step-kafka", prefix, concurrency, seconds, (session, n) -> {
+                producer.send(Records.record(Records.EVENTS_TOPIC, session, Records.message(session, n, eventBytes)))
+                        .get();
+                return true;
+            });
         }
-        double elapsed = (System.nanoTime() - start) / 1e9;
-        Samples all = Samples.merge(latencies.values());
-        String variant = "agent-state Kafka c=" + concurrency;
-        result.add(variant, "steps/s", "steps/s", steps.get() / elapsed);
-        result.add(variant, "p50", "ms", all.percentileMillis(50));
-        result.add(variant, "p99", "ms", all.percentileMillis(99));
-        result.add(variant, "errors", "count", errors.get());
-        Bench.log("per-step Kafka c=%d: %.0f steps/s, ack p50 %.1f ms, p99 %.1f ms", concurrency, steps.get() / elapsed,
-                all.percentileMillis(50), all.percentileMillis(99));
+        report("agent-state Kafka c=" + concurrency, level);
         // the ledger applies these afterwards; wait so the next level and the size measurement see them applied
         try (Connection db = bench.jdbc()) {
-            long expected = steps.get();
+            long expected = level.steps();
             Bench.await(120_000, 50, () -> {
                 try {
                     return bench.versionsCommitted(db, prefix) >= expected;

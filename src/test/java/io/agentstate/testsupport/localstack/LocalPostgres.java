@@ -8,8 +8,13 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * A real PostgreSQL server from zonky's binaries, on loopback. PostgreSQL refuses to run as root, so as root it runs
@@ -102,38 +107,37 @@ final class LocalPostgres implements AutoCloseable {
     }
 
     private void awaitReadyAndCreateDatabase(Path log) {
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        SQLException last = null;
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new IllegalStateException("PostgreSQL exited during start-up; see " + log);
-            }
-            try (Connection connection = DriverManager.getConnection(
-                    "jdbc:postgresql://127.0.0.1:" + port + "/postgres", USER, PASSWORD);
-                    Statement statement = connection.createStatement()) {
-                try (ResultSet exists = statement
-                        .executeQuery("SELECT 1 FROM pg_database WHERE datname = '" + DATABASE + "'")) {
-                    if (!exists.next()) {
-                        statement.execute("CREATE DATABASE " + DATABASE);
-                    }
-                }
-                return;
-            } catch (SQLException e) {
-                last = e;
-                pause();
-            }
+        AtomicReference<SQLException> last = new AtomicReference<>();
+        try {
+            Awaitility.await("PostgreSQL ready").atMost(Duration.ofSeconds(60)).pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(50)).until(() -> {
+                        if (!process.isAlive()) {
+                            throw new IllegalStateException("PostgreSQL exited during start-up; see " + log);
+                        }
+                        try {
+                            createDatabaseIfMissing();
+                            return true;
+                        } catch (SQLException e) {
+                            last.set(e);
+                            return false;
+                        }
+                    });
+        } catch (ConditionTimeoutException e) {
+            close();
+            throw new IllegalStateException("PostgreSQL did not accept connections on 127.0.0.1:" + port
+                    + " within 60 s; see " + log, last.get());
         }
-        close();
-        throw new IllegalStateException("PostgreSQL did not accept connections on 127.0.0.1:" + port + " within 60 s; see "
-                + log, last);
     }
 
-    private static void pause() {
-        try {
-            Thread.sleep(50);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("Interrupted while waiting for PostgreSQL", e);
+    private void createDatabaseIfMissing() throws SQLException {
+        try (Connection connection = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + port + "/postgres",
+                USER, PASSWORD);
+                Statement statement = connection.createStatement();
+                ResultSet exists = statement
+                        .executeQuery("SELECT 1 FROM pg_database WHERE datname = '" + DATABASE + "'")) {
+            if (!exists.next()) {
+                statement.execute("CREATE DATABASE " + DATABASE);
+            }
         }
     }
 

@@ -8,7 +8,11 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * A real Redis server on loopback, from the machine's redis-server or the binary inside embedded-redis. It keeps no
@@ -50,23 +54,18 @@ final class LocalRedis implements AutoCloseable {
     }
 
     private void awaitReady(Path log) {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new IllegalStateException("Redis exited during start-up; see " + log);
-            }
-            if (answersPing()) {
-                return;
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("Interrupted while waiting for Redis", e);
-            }
+        try {
+            Awaitility.await("Redis ready").atMost(Duration.ofSeconds(30)).pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(20)).until(() -> {
+                        if (!process.isAlive()) {
+                            throw new IllegalStateException("Redis exited during start-up; see " + log);
+                        }
+                        return answersPing();
+                    });
+        } catch (ConditionTimeoutException e) {
+            close();
+            throw new IllegalStateException("Redis did not answer PING on 127.0.0.1:" + port + " within 30 s; see " + log);
         }
-        close();
-        throw new IllegalStateException("Redis did not answer PING on 127.0.0.1:" + port + " within 30 s; see " + log);
     }
 
     private boolean answersPing() {
