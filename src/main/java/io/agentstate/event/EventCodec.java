@@ -42,6 +42,11 @@ public final class EventCodec {
     public static final String BATCH = "application/cloudevents-batch+json";
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9._:@-]{1,128}");
     private static final Pattern TENANT = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    private static final String ILL_FORMED = "strings must be well-formed Unicode without U+0000 (an unpaired "
+            + "surrogate such as \\ud800 cannot be stored)";
+    // Envelope attributes the codec reads itself; any other one is an extension, kept in the archive as it came.
+    private static final Set<String> KNOWN_ATTRIBUTES = Set.of("specversion", "id", "source", "type", "subject", "time",
+            "tenant", "expectedversion", "causationid", "correlationid", "data", "datacontenttype", "data_base64");
     private static final Instant MIN_TIME = Instant.parse("0001-01-01T00:00:00Z");
     private static final Instant MAX_TIME = Instant.parse("9999-12-31T23:59:59Z");
 
@@ -164,7 +169,7 @@ public final class EventCodec {
             ObjectNode node = nodes.get(i);
             node.put("specversion", node.path("specversion").asText("1.0"));
             if (node.hasNonNull("subject") && !sessionId.equals(node.get("subject").asText())) {
-                throw new InvalidEventException("subject '" + node.get("subject").asText()
+                throw new InvalidEventException("subject '" + Text.quote(node.get("subject").asText())
                         + "' does not match the session of the path '" + sessionId + "'");
             }
             node.put("subject", sessionId);
@@ -172,8 +177,8 @@ public final class EventCodec {
             String derivedId = idempotencyKey == null ? null : atomic ? idempotencyKey + ":" + i : idempotencyKey;
             if (derivedId != null) {
                 if (node.hasNonNull("id") && !derivedId.equals(node.get("id").asText()) && !atomic) {
-                    throw new InvalidEventException("Idempotency-Key '" + idempotencyKey
-                            + "' differs from the event id '" + node.get("id").asText() + "'");
+                    throw new InvalidEventException("Idempotency-Key '" + Text.quote(idempotencyKey)
+                            + "' differs from the event id '" + Text.quote(node.get("id").asText()) + "'");
                 }
                 if (!node.hasNonNull("id")) {
                     node.put("id", derivedId);
@@ -246,6 +251,9 @@ public final class EventCodec {
         if (event.correlationId() != null) {
             node.put("correlationid", event.correlationId());
         }
+        if (event.extensions() != null) {
+            event.extensions().fields().forEachRemaining(field -> node.set(field.getKey(), field.getValue()));
+        }
         if (event.data() != null) {
             node.put("datacontenttype", "application/json");
             node.set("data", event.data());
@@ -263,7 +271,8 @@ public final class EventCodec {
         }
         checkSessionId(session);
         if (key != null && !key.equals(session)) {
-            throw new InvalidEventException("record key '" + key + "' differs from the event subject '" + session + "'");
+            throw new InvalidEventException("record key '" + Text.quote(key) + "' differs from the event subject '"
+                    + Text.quote(session) + "'");
         }
         String tenant = events.get(0).tenant() != null ? events.get(0).tenant() : defaultTenant;
         List<Event> completed = new ArrayList<>(events.size());
@@ -271,23 +280,23 @@ public final class EventCodec {
         for (int i = 0; i < events.size(); i++) {
             Event event = events.get(i);
             if (event.subject() != null && !event.subject().equals(session)) {
-                throw new InvalidEventException("a batch must stay in one session; event " + event.id() + " names "
-                        + event.subject());
+                throw new InvalidEventException("a batch must stay in one session; event " + Text.quote(event.id())
+                        + " names " + Text.quote(event.subject()));
             }
             if (event.tenant() != null && !event.tenant().equals(tenant)) {
-                throw new InvalidEventException("a batch must stay in one tenant; event " + event.id() + " names "
-                        + event.tenant());
+                throw new InvalidEventException("a batch must stay in one tenant; event " + Text.quote(event.id())
+                        + " names " + Text.quote(event.tenant()));
             }
             if (i > 0 && event.expectedVersion() != null) {
                 throw new InvalidEventException("in a batch only the first event may carry expectedversion");
             }
             if (!ids.add(event.id())) {
-                throw new InvalidEventException("event id " + event.id() + " appears twice in one batch");
+                throw new InvalidEventException("event id " + Text.quote(event.id()) + " appears twice in one batch");
             }
             Event filled = event.withDefaults(tenant, time);
             completed.add(new Event(filled.id(), filled.source(), filled.type(), filled.kind(), session, filled.time(),
                     filled.tenant(), filled.expectedVersion(), filled.causationId(), filled.correlationId(),
-                    filled.data(), filled.payload()));
+                    filled.data(), filled.payload(), filled.extensions()));
         }
         return new EventBatch(tenant, session, completed, atomic);
     }
@@ -329,14 +338,29 @@ public final class EventCodec {
                 text(envelope, "subject"), text(envelope, "time"), text(envelope, "tenant"),
                 envelope.hasNonNull("expectedversion") ? longValue(envelope.get("expectedversion"), "expectedversion")
                         : null,
-                text(envelope, "causationid"), text(envelope, "correlationid"), envelope.get("data"), untrusted);
+                text(envelope, "causationid"), text(envelope, "correlationid"), envelope.get("data"),
+                extensions(envelope), untrusted);
+    }
+
+    private static ObjectNode extensions(ObjectNode envelope) {
+        ObjectNode extensions = null;
+        for (Iterator<Map.Entry<String, JsonNode>> it = envelope.fields(); it.hasNext();) {
+            Map.Entry<String, JsonNode> field = it.next();
+            if (!KNOWN_ATTRIBUTES.contains(field.getKey())) {
+                if (extensions == null) {
+                    extensions = JsonNodeFactory.instance.objectNode();
+                }
+                extensions.set(field.getKey(), field.getValue());
+            }
+        }
+        return extensions;
     }
 
     private static void checkSource(String source) {
         try {
             new java.net.URI(source);
         } catch (java.net.URISyntaxException e) {
-            throw new InvalidEventException("source is not a URI reference: " + source);
+            throw new InvalidEventException("source is not a URI reference: " + Text.quote(source));
         }
     }
 
@@ -349,7 +373,8 @@ public final class EventCodec {
                     try {
                         envelope.put(attribute, Long.parseLong(header.getValue()));
                     } catch (NumberFormatException e) {
-                        throw new InvalidEventException("ce_expectedversion is not an integer: " + header.getValue());
+                        throw new InvalidEventException(
+                                "ce_expectedversion is not an integer: " + Text.quote(header.getValue()));
                     }
                 } else {
                     envelope.put(attribute, header.getValue());
@@ -363,10 +388,12 @@ public final class EventCodec {
     }
 
     private Event build(String id, String source, String type, String subject, String time, String tenant,
-            Long expectedVersion, String causationId, String correlationId, JsonNode data, boolean untrusted) {
+            Long expectedVersion, String causationId, String correlationId, JsonNode data, ObjectNode extensions,
+            boolean untrusted) {
         EventType kind = EventType.of(type)
-                .orElseThrow(() -> new InvalidEventException("unknown type '" + type + "' in the reserved namespace "
-                        + EventType.RESERVED_PREFIX));
+                .orElseThrow(
+                        () -> new InvalidEventException("unknown type '" + Text.quote(type) + "' in the reserved namespace "
+                                + EventType.RESERVED_PREFIX));
         if (tenant != null && !TENANT.matcher(tenant).matches()) {
             throw new InvalidEventException("tenant must match " + TENANT.pattern());
         }
@@ -375,12 +402,12 @@ public final class EventCodec {
             try {
                 OffsetDateTime parsed = OffsetDateTime.parse(time);
                 if (parsed.getYear() < 1 || parsed.getYear() > 9999) {
-                    throw new InvalidEventException("time must lie between years 1 and 9999: " + time);
+                    throw new InvalidEventException("time must lie between years 1 and 9999: " + Text.quote(time));
                 }
                 // PostgreSQL keeps microseconds; cutting here keeps the archive, heads and views in agreement (I6).
                 instant = parsed.toInstant().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
             } catch (DateTimeParseException e) {
-                throw new InvalidEventException("time is not an RFC 3339 timestamp: " + time);
+                throw new InvalidEventException("time is not an RFC 3339 timestamp: " + Text.quote(time));
             }
         }
         if (expectedVersion != null && expectedVersion < 0) {
@@ -388,7 +415,7 @@ public final class EventCodec {
         }
         EventData payload = payload(kind, data, untrusted);
         return new Event(id, source, type, kind, subject, instant, tenant, expectedVersion, causationId, correlationId,
-                data, payload);
+                data, payload, extensions);
     }
 
     private EventData payload(EventType kind, JsonNode data, boolean untrusted) {
@@ -440,13 +467,13 @@ public final class EventCodec {
             throw new InvalidEventException("an array has " + node.size() + " elements; the limit is "
                     + limits.maxArrayElements());
         }
-        if (node.isTextual() && node.textValue().indexOf('\u0000') >= 0) {
-            throw new InvalidEventException("strings must not contain U+0000");
+        if (node.isTextual() && !Text.storable(node.textValue())) {
+            throw new InvalidEventException(ILL_FORMED);
         }
         if (node.isObject()) {
             node.fieldNames().forEachRemaining(name -> {
-                if (name.indexOf('\u0000') >= 0) {
-                    throw new InvalidEventException("strings must not contain U+0000");
+                if (!Text.storable(name)) {
+                    throw new InvalidEventException(ILL_FORMED);
                 }
             });
         }

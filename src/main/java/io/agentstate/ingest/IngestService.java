@@ -16,6 +16,7 @@ import io.agentstate.event.EventBatch;
 import io.agentstate.event.EventCodec;
 import io.agentstate.event.EventType;
 import io.agentstate.event.InvalidEventException;
+import io.agentstate.event.Text;
 import io.agentstate.ledger.ArchiveRepository;
 import io.agentstate.ledger.Decision;
 import io.agentstate.ledger.SessionKey;
@@ -80,6 +81,16 @@ public class IngestService {
                         Optional.of(repeat(batch, stored.get())))) : publishAndWait(batch));
     }
 
+    // An id names one event of one session: the same key on another session is a client bug, never a duplicate.
+    private static Decision repeat(EventBatch batch, StoredDecision stored) {
+        if (!stored.sessionId().equals(batch.sessionId())) {
+            throw ProblemException.unprocessable("idempotency-key-reused", "Idempotency-Key reused",
+                    "event id " + Text.quote(batch.first().id()) + " was already used on another session; "
+                            + "use a new key for a new event");
+        }
+        return repeatOf(batch, stored);
+    }
+
     /** The decision on an event id, from Redis while it is fresh, else from PostgreSQL. */
     public Uni<Optional<Decision>> decision(String sessionId, String eventId) {
         SessionKey session = new SessionKey(tenant(), sessionId);
@@ -99,10 +110,14 @@ public class IngestService {
         event.put("source", "agent://agent-state/api");
         event.put("type", EventType.SESSION_ERASED.type().orElseThrow());
         byte[] body = event.toString().getBytes(StandardCharsets.UTF_8);
-        return archive.head(session)
-                .chain(head -> head.isEmpty()
-                        ? Uni.createFrom().failure(ProblemException.notFound("no session " + sessionId))
-                        : append(sessionId, body, null, null));
+        // A repeat with the same key answers like the original, even though the session is gone by now.
+        Uni<Boolean> repeat = idempotencyKey == null ? Uni.createFrom().item(false)
+                : archive.decision(tenant(), idempotencyKey).map(Optional::isPresent);
+        return repeat.chain(known -> known ? append(sessionId, body, null, null)
+                : archive.head(session)
+                        .chain(head -> head.isEmpty()
+                                ? Uni.createFrom().failure(ProblemException.notFound("no session " + sessionId))
+                                : append(sessionId, body, null, null)));
     }
 
     private Uni<AppendResult> publishAndWait(EventBatch batch) {
@@ -119,7 +134,7 @@ public class IngestService {
                 .map(decision -> new AppendResult(batch, decision.map(d -> withIds(d, batch))));
     }
 
-    private static Decision repeat(EventBatch batch, StoredDecision stored) {
+    private static Decision repeatOf(EventBatch batch, StoredDecision stored) {
         Decision original = asDecision(stored, batch.events().stream().map(Event::id).toList());
         if (stored.outcome() == Decision.Outcome.ACCEPTED) {
             return original.asDuplicate();

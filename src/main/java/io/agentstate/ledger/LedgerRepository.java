@@ -1,5 +1,6 @@
 package io.agentstate.ledger;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -18,6 +19,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.agentstate.event.EventData;
+import io.agentstate.platform.AgentStateConfig;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
@@ -48,9 +50,16 @@ public class LedgerRepository {
     }
 
     private final Pool pool;
+    private final Tuple timeouts;
 
-    LedgerRepository(Pool pool) {
+    LedgerRepository(Pool pool, AgentStateConfig config) {
         this.pool = pool;
+        this.timeouts = Tuple.of(millis(config.ledger().lockTimeout()), millis(config.ledger().statementTimeout()),
+                millis(config.ledger().idleInTransactionTimeout()));
+    }
+
+    private static String millis(Duration duration) {
+        return duration.toMillis() + "ms";
     }
 
     /**
@@ -63,13 +72,23 @@ public class LedgerRepository {
      *        commit (dead letters), and decides the rest against the loaded context
      */
     public Uni<Applied> apply(String group, String topic, Map<Integer, Long> lastOffsets, Decide decide) {
-        return pool.withTransaction(connection -> lockOffsets(connection, group, topic, lastOffsets.keySet())
+        return pool.withTransaction(connection -> boundWaits(connection)
+                .chain(() -> lockOffsets(connection, group, topic, lastOffsets.keySet()))
                 .chain(applied -> decide.filter(applied)
                         .chain(entries -> loadContext(connection, entries)
                                 .map(context -> decide.decide(entries, context))
                                 .chain(result -> write(connection, result)
                                         .chain(() -> saveOffsets(connection, group, topic, applied, lastOffsets, result))
                                         .replaceWith(new Applied(result, lastOffsets))))));
+    }
+
+    // Every wait inside a batch transaction is bounded, on the server's side: a lock held by a paused former owner, a
+    // statement that runs away, and a transaction whose client froze (its locks are released when PostgreSQL ends it).
+    private Uni<Void> boundWaits(SqlConnection connection) {
+        return connection.preparedQuery("SELECT set_config('lock_timeout', $1, true), "
+                + "set_config('statement_timeout', $2, true), set_config('idle_in_transaction_session_timeout', $3, true)")
+                .execute(timeouts)
+                .replaceWithVoid();
     }
 
     /** The two steps of a batch that depend on what PostgreSQL already holds. */
@@ -228,12 +247,22 @@ public class LedgerRepository {
 
     private static final List<String> ERASED_TABLES = List.of("events", "rejections", "session_heads", "tool_calls",
             "session_scopes", "snapshots", "memories");
+    // Decisions go too (their reasons quote content, and an erased session's ids may start again), found through the
+    // session's events and rejections (decisions are keyed by event id), so before those. The erasure's own decision
+    // is written after these deletes, so a repeated DELETE still answers like the first.
+    private static final List<String> ERASED_DECISIONS = List.of("events", "rejections");
 
     private Uni<Void> write(SqlConnection connection, BatchDecider.Result result) {
         List<Uni<Void>> steps = new ArrayList<>();
         if (!result.erased().isEmpty()) {
             // Deletes first: rows the batch writes after an erasure belong to the session's new life.
             Set<SessionKey> erased = result.erased().keySet();
+            for (String table : ERASED_DECISIONS) {
+                steps.add(step(connection.preparedQuery("DELETE FROM decisions d USING " + table + " t, unnest("
+                        + "$1::text[], $2::text[]) AS k(tenant, session_id) WHERE t.tenant = k.tenant AND t.session_id = "
+                        + "k.session_id AND d.tenant = t.tenant AND d.event_id = t.event_id")
+                        .execute(Tuple.of(column(erased, SessionKey::tenant), column(erased, SessionKey::sessionId)))));
+            }
             for (String table : ERASED_TABLES) {
                 steps.add(step(connection.preparedQuery("DELETE FROM " + table + " t USING unnest($1::text[], "
                         + "$2::text[]) AS k(tenant, session_id) WHERE t.tenant = k.tenant AND t.session_id = k.session_id")

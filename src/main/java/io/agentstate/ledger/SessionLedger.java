@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,6 +25,7 @@ import io.agentstate.event.Event;
 import io.agentstate.event.EventBatch;
 import io.agentstate.event.EventCodec;
 import io.agentstate.event.InvalidEventException;
+import io.agentstate.event.Text;
 import io.agentstate.platform.AgentStateConfig;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -48,6 +50,7 @@ public class SessionLedger {
     private final LedgerRepository repository;
     private final SessionViewStore views;
     private final DeadLetters deadLetters;
+    private final PartitionCheck partitionCheck;
     private final Snapshotter snapshotter;
     private final BatchDecider decider;
     private final AgentStateConfig config;
@@ -59,13 +62,14 @@ public class SessionLedger {
     private final Timer lag;
 
     SessionLedger(EventCodec codec, LedgerRepository repository, SessionViewStore views, DeadLetters deadLetters,
-            Snapshotter snapshotter, AgentStateConfig config, MeterRegistry meters,
+            PartitionCheck partitionCheck, Snapshotter snapshotter, AgentStateConfig config, MeterRegistry meters,
             @ConfigProperty(name = "mp.messaging.incoming.events-in.group.id") String group,
             @ConfigProperty(name = "mp.messaging.incoming.events-in.topic") String topic) {
         this.codec = codec;
         this.repository = repository;
         this.views = views;
         this.deadLetters = deadLetters;
+        this.partitionCheck = partitionCheck;
         this.snapshotter = snapshotter;
         this.config = config;
         this.decider = new BatchDecider(config.ledger().snapshotEvery());
@@ -97,8 +101,12 @@ public class SessionLedger {
         // Records an earlier attempt committed (its reply lost, or another owner's) may never have reached Redis: their
         // views are dropped after the batch so the next read rebuilds them.
         Set<SessionKey> alreadyApplied = ConcurrentHashMap.newKeySet();
-        return Uni.createFrom().deferred(() -> repository.apply(group, topic, parsed.lastOffsets(),
-                decide(parsed, alreadyApplied)))
+        Set<String> deadLettered = ConcurrentHashMap.newKeySet();
+        return Uni.createFrom().deferred(() -> deadLetter(parsed, deadLettered)
+                .chain(() -> repository.apply(group, topic, parsed.lastOffsets(), decide(parsed, alreadyApplied)))
+                // A server that went silent (no reset, no answer) must not hold the batch for ever; the offsets fence any
+                // attempt that still completes later (I7).
+                .ifNoItem().after(config.ledger().statementTimeout().multipliedBy(2)).fail())
                 .onFailure().invoke(failure -> LOG.warnf("Ledger batch not applied, retrying: %s", describe(failure)))
                 .onFailure().retry()
                 .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff()).indefinitely()
@@ -121,13 +129,7 @@ public class SessionLedger {
                         alreadyApplied.add(new SessionKey(entry.batch().tenant(), entry.batch().sessionId()));
                     }
                 }
-                List<Poison> poison = new ArrayList<>();
-                for (Poison p : parsed.poison()) {
-                    if (p.record().offset() >= nextOffsets.getOrDefault(p.record().partition(), 0L)) {
-                        poison.add(p);
-                    }
-                }
-                return deadLetters.send(poison).replaceWith(kept);
+                return Uni.createFrom().item(kept);
             }
 
             @Override
@@ -137,9 +139,28 @@ public class SessionLedger {
         };
     }
 
+    // Dead letters go out before the batch transaction opens, so no Kafka round trip ever holds the partition's rows
+    // locked; they are acknowledged before the offsets that skip them are committed. Only records at or after the stored
+    // offsets are sent, and a retried batch does not send one twice (a crash in between may: the origin headers tell).
+    private Uni<Void> deadLetter(Parsed parsed, Set<String> sent) {
+        if (parsed.poison().isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        return repository.offsets(group, topic, parsed.lastOffsets().keySet())
+                .map(offsets -> {
+                    Map<Integer, Long> next = new HashMap<>();
+                    offsets.forEach(offset -> next.put(offset.partition(), offset.nextOffset()));
+                    return parsed.poison().stream()
+                            .filter(p -> p.record().offset() >= next.getOrDefault(p.record().partition(), 0L))
+                            .toList();
+                })
+                .chain(poison -> deadLetters.send(poison, sent));
+    }
+
     // Redis after PostgreSQL (I5). A failure here is retried: the views are version-checked, so repeating is harmless.
     private Uni<Void> publish(BatchDecider.Result result) {
         return Uni.createFrom().deferred(() -> views.publish(result))
+                .ifNoItem().after(config.ledger().statementTimeout()).fail()
                 .onFailure().invoke(failure -> LOG.warnf("Redis update after commit failed, retrying: %s",
                         describe(failure)))
                 .onFailure().retry()
@@ -149,7 +170,7 @@ public class SessionLedger {
     private void afterCommit(BatchDecider.Result result, Parsed parsed, long started) {
         applyTime.record(Duration.ofNanos(System.nanoTime() - started));
         result.counts().forEach((outcome, count) -> meters.counter("agentstate.ledger.events", "outcome",
-                outcome.name().toLowerCase()).increment(count));
+                outcome.name().toLowerCase(Locale.ROOT)).increment(count));
         if (!parsed.poison().isEmpty()) {
             meters.counter("agentstate.ledger.events", "outcome", "dead_lettered").increment(parsed.poison().size());
         }
@@ -176,8 +197,13 @@ public class SessionLedger {
             timestamps.computeIfAbsent(record.partition(), p -> new HashMap<>()).put(record.offset(), record.timestamp());
             Map<String, String> headers = new HashMap<>();
             for (Header header : record.headers()) {
-                headers.put(header.key().toLowerCase(), header.value() == null ? ""
+                headers.put(header.key().toLowerCase(Locale.ROOT), header.value() == null ? ""
                         : new String(header.value(), StandardCharsets.UTF_8));
+            }
+            String misplaced = partitionCheck.misplaced(record);
+            if (misplaced != null) {
+                poison.add(new Poison(record, misplaced));
+                continue;
             }
             try {
                 EventBatch batch = codec.decodeRecord(record.key(), record.value(), headers, config.tenant(),
@@ -197,8 +223,6 @@ public class SessionLedger {
                 poison.add(new Poison(record, e.getMessage()));
             } catch (RuntimeException | StackOverflowError e) {
                 // Whatever one record does to the parser or a validator, it must not stop the log (I8).
-                LOG.warnf("Record %s-%d@%d could not be read: %s", record.topic(), record.partition(), record.offset(),
-                        e.getClass().getSimpleName());
                 poison.add(new Poison(record, "unreadable record: " + e.getClass().getSimpleName()));
             }
         }
@@ -206,6 +230,6 @@ public class SessionLedger {
     }
 
     private static String describe(Throwable failure) {
-        return failure.getClass().getSimpleName() + ": " + failure.getMessage();
+        return failure.getClass().getSimpleName() + ": " + Text.bounded(String.valueOf(failure.getMessage()), 512);
     }
 }

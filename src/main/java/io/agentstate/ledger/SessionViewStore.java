@@ -57,7 +57,8 @@ public class SessionViewStore {
         List<Request> announcements = new ArrayList<>();
         return shas().chain(() -> {
             for (SessionKey session : result.erased().keySet()) {
-                requests.add(delete(session));
+                // The session starts again at version 0: its floor goes with its view.
+                requests.add(delete(session).arg(RedisKeys.floor(session.tenant(), session.sessionId())));
             }
             for (BatchDecider.ViewUpdate view : result.views()) {
                 requests.add(script(applySha, "apply", view.session(), view.fromVersion(), view.toVersion(), ttl,
@@ -139,10 +140,11 @@ public class SessionViewStore {
 
     private static Request script(String sha, String mode, SessionKey session, long from, long to, String ttl,
             List<ViewCodec.Op> ops) {
-        Request request = Request.cmd(Command.EVALSHA).arg(sha).arg(4);
+        Request request = Request.cmd(Command.EVALSHA).arg(sha).arg(5);
         for (String key : RedisKeys.view(session.tenant(), session.sessionId())) {
             request.arg(key);
         }
+        request.arg(RedisKeys.floor(session.tenant(), session.sessionId()));
         request.arg(mode).arg(Long.toString(from)).arg(Long.toString(to)).arg(ttl);
         for (ViewCodec.Op op : ops) {
             request.arg(String.valueOf(op.code())).arg(op.field());

@@ -89,6 +89,32 @@ public interface AgentStateConfig {
         /** Longest back-off between retries of an infrastructure failure. Default 5 s. */
         @WithDefault("5s")
         Duration retryMaxBackoff();
+
+        /**
+         * Longest wait for a row lock in a batch transaction (PostgreSQL {@code lock_timeout}); a paused former owner
+         * holding a partition's offsets row costs the new owner this, then a retry. Default 5 s.
+         */
+        @WithDefault("5s")
+        Duration lockTimeout();
+
+        /** Longest statement in a batch transaction (PostgreSQL {@code statement_timeout}). Default 30 s. */
+        @WithDefault("30s")
+        Duration statementTimeout();
+
+        /**
+         * How long PostgreSQL keeps a batch transaction whose client went quiet ({@code
+         * idle_in_transaction_session_timeout}): a paused or frozen owner loses its locks after this. Default 10 s.
+         */
+        @WithDefault("10s")
+        Duration idleInTransactionTimeout();
+
+        /**
+         * Largest dead-letter record, key, headers and value together, in bytes; must stay under the producer's
+         * {@code max.request.size} and the broker's {@code message.max.bytes}. A larger original value is cut, its
+         * size and SHA-256 kept in headers. Default 1,000,000.
+         */
+        @WithDefault("1000000")
+        int deadLetterMaxBytes();
     }
 
     interface Query {

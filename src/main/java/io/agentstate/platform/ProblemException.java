@@ -23,4 +23,9 @@ public class ProblemException extends RuntimeException {
     public static ProblemException badRequest(String detail) {
         return new ProblemException(Problem.of(400, "bad-request", "Bad request", detail));
     }
+
+    /** 422 for a well-formed request the service refuses by a rule. */
+    public static ProblemException unprocessable(String slug, String title, String detail) {
+        return new ProblemException(Problem.of(422, slug, title, detail));
+    }
 }

@@ -22,6 +22,15 @@ public final class RedisKeys {
         return new String[] { tag + "meta", tag + "msgs", tag + "tools", tag + "scopes" };
     }
 
+    /**
+     * The highest version the ledger is known to have committed for a session, kept beside (and longer than) the view:
+     * no view older than it can be created or installed, so a paused owner's late write or a slow rebuild cannot leave
+     * a stale view behind (I6).
+     */
+    public static String floor(String tenant, String sessionId) {
+        return tag(tenant, sessionId) + "floor";
+    }
+
     /** A decision kept briefly for a writer that polls or arrives late. */
     public static String decision(String tenant, String sessionId, String eventId) {
         return tag(tenant, sessionId) + "decision:" + eventId;
