@@ -492,8 +492,32 @@ class EventCodecTest {
 
     @Test
     void shouldRejectNulCharacterInString() {
-        assertRejected("s1", custom("{\"text\":\"a\\u0000b\"}"), "strings must not contain U+0000");
-        assertRejected("s1", custom("{\"a\\u0000b\":1}"), "strings must not contain U+0000");
+        assertRejected("s1", custom("{\"text\":\"a\\u0000b\"}"), "without U+0000");
+        assertRejected("s1", custom("{\"a\\u0000b\":1}"), "without U+0000");
+    }
+
+    @Test
+    void shouldRejectUnpairedSurrogatesAnywhere() {
+        assertRejected("s1", custom("{\"text\":\"a\\ud800\"}"), "well-formed Unicode");
+        assertRejected("s1", custom("{\"\\udc00key\":1}"), "well-formed Unicode");
+        assertRejected("s1", custom("{\"pair\":\"\\ud83d\\ude00 fine\", \"lone\":\"\\ud83d\"}"), "well-formed Unicode");
+    }
+
+    @Test
+    void shouldKeepAPairedSurrogate() {
+        EventBatch batch = codec.decodeRequest("s1", bytes(custom("{\"text\":\"\\ud83d\\ude00\"}")), "acme", null,
+                null, LOG_TIME);
+        assertThat(batch.first().data().get("text").textValue()).isEqualTo("\ud83d\ude00");
+    }
+
+    @Test
+    void shouldQuoteInputInReasonsBoundedAndWithoutLineBreaks() {
+        String time = "not a time\n" + "x".repeat(5000);
+        InvalidEventException e = org.junit.jupiter.api.Assertions.assertThrows(InvalidEventException.class,
+                () -> codec.decodeRecord("s1", bytes("{\"specversion\":\"1.0\",\"id\":\"e1\",\"source\":\"agent://a\","
+                        + "\"type\":\"com.example.x\",\"subject\":\"s1\",\"time\":\"" + time.replace("\n", "\\n") + "\"}"),
+                        java.util.Map.of(), "acme", LOG_TIME));
+        assertThat(e.getMessage()).contains("not a time\\u000a").doesNotContain("\n").hasSizeLessThan(200);
     }
 
     @Test
