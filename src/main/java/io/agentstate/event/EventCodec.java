@@ -40,6 +40,11 @@ public final class EventCodec {
 
     public static final String STRUCTURED = "application/cloudevents+json";
     public static final String BATCH = "application/cloudevents-batch+json";
+    /**
+     * Record header a writer sets when it waits for the decision: the ledger then keeps the decision in Redis and
+     * announces it. Part of the log's contract between ingest and the ledger.
+     */
+    public static final String REPLY_HEADER = "agentstate-reply";
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9._:@-]{1,128}");
     private static final Pattern TENANT = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     private static final String ILL_FORMED = "strings must be well-formed Unicode without U+0000 (an unpaired "

@@ -11,7 +11,6 @@ import org.eclipse.microprofile.reactive.messaging.OnOverflow;
 
 import io.agentstate.event.EventBatch;
 import io.agentstate.event.EventCodec;
-import io.agentstate.ledger.SessionLedger;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
@@ -39,7 +38,7 @@ public class EventPublisher {
         headers.add("content-type",
                 (batch.atomic() ? EventCodec.BATCH : EventCodec.STRUCTURED).getBytes(StandardCharsets.UTF_8));
         if (reply) {
-            headers.add(SessionLedger.REPLY_HEADER, new byte[] { '1' });
+            headers.add(EventCodec.REPLY_HEADER, new byte[] { '1' });
         }
         return emitter.sendMessage(Message.of(codec.encode(batch))
                 .addMetadata(OutgoingKafkaRecordMetadata.<String> builder()

@@ -88,6 +88,11 @@ public class IngestService {
                     "event id " + Text.quote(batch.first().id()) + " was already used on another session; "
                             + "use a new key for a new event");
         }
+        if (stored.fingerprint() != null && !stored.fingerprint().equals(batch.fingerprint())) {
+            throw ProblemException.unprocessable("idempotency-key-reused", "Idempotency-Key reused",
+                    "event id " + Text.quote(batch.first().id()) + " was already used with a different body; "
+                            + "a retry must repeat the original request, a new event needs a new key");
+        }
         return repeatOf(batch, stored);
     }
 
@@ -136,13 +141,9 @@ public class IngestService {
 
     private static Decision repeatOf(EventBatch batch, StoredDecision stored) {
         Decision original = asDecision(stored, batch.events().stream().map(Event::id).toList());
-        if (stored.outcome() == Decision.Outcome.ACCEPTED) {
-            return original.asDuplicate();
-        }
-        // the same wording as the ledger's, so a repeat of a refused write is answered with its original status
-        return new Decision(original.tenant(), original.sessionId(), original.eventIds(), Decision.Outcome.DUPLICATE,
-                null, null, original.currentVersion(),
-                "originally " + stored.outcome().name().toLowerCase() + ": " + stored.reason());
+        // the same decision as the ledger gives a repeat, so a repeat of a refused write keeps its original status
+        return Decision.repeat(original.tenant(), original.sessionId(), original.eventIds(), stored.outcome(),
+                original.firstVersion(), original.lastVersion(), original.currentVersion(), stored.reason());
     }
 
     private static Decision asDecision(StoredDecision stored, List<String> ids) {
@@ -155,7 +156,7 @@ public class IngestService {
     private static Decision withIds(Decision decision, EventBatch batch) {
         return new Decision(decision.tenant(), decision.sessionId(), batch.events().stream().map(Event::id).toList(),
                 decision.outcome(), decision.firstVersion(), decision.lastVersion(), decision.currentVersion(),
-                decision.reason());
+                decision.reason(), decision.original());
     }
 
     /** {@code If-Match: 3}, {@code "3"} or {@code W/"3"}: the version the writer last saw. */

@@ -51,9 +51,10 @@ public class ArchiveRepository {
 
     /** The state at a version: the latest snapshot at or before it, then the archived events up to it, folded. */
     public Uni<SessionState> stateAt(SessionKey session, long version) {
+        // a snapshot of another format was written by another fold: replaying from an older base is always right (I4)
         return pool.preparedQuery("SELECT version, state FROM snapshots WHERE tenant = $1 AND session_id = $2 "
-                + "AND version <= $3 ORDER BY version DESC LIMIT 1")
-                .execute(Tuple.of(session.tenant(), session.sessionId(), version))
+                + "AND version <= $3 AND format = $4 ORDER BY version DESC LIMIT 1")
+                .execute(Tuple.of(session.tenant(), session.sessionId(), version, ViewCodec.SNAPSHOT_FORMAT))
                 .map(rows -> rows.size() == 0 ? SessionState.empty(session.tenant(), session.sessionId())
                         : readState(rows.iterator().next().getBuffer("state").getBytes()))
                 .chain(base -> events(session, base.version(), version).map(base::applyAll));
@@ -143,15 +144,23 @@ public class ArchiveRepository {
                         : Optional.of(LedgerRepository.decision(rows.iterator().next())));
     }
 
-    /** Stores a whole-state snapshot; a repeat of the same version is ignored. */
-    public Uni<Void> saveSnapshot(SessionState state) {
+    /**
+     * Stores a whole-state snapshot (a repeat of the same version is ignored), then drops all but the session's newest
+     * {@code kept} snapshots of the current format: storage stays proportional to the session, not to its square, and
+     * an older version is read from an older snapshot or from the start of the archive.
+     */
+    public Uni<Void> saveSnapshot(SessionState state, int kept) {
         // only while the session still holds that version: an erasure during the fold must not leave a snapshot behind
-        return pool.preparedQuery("INSERT INTO snapshots (tenant, session_id, version, state) SELECT $1, $2, $3, $4 "
-                + "WHERE EXISTS (SELECT 1 FROM session_heads WHERE tenant = $1 AND session_id = $2 AND version >= $3 "
-                + "AND created_at = $5) ON CONFLICT DO NOTHING")
+        return pool.preparedQuery("INSERT INTO snapshots (tenant, session_id, version, state, format) "
+                + "SELECT $1, $2, $3, $4, $6 WHERE EXISTS (SELECT 1 FROM session_heads WHERE tenant = $1 "
+                + "AND session_id = $2 AND version >= $3 AND created_at = $5) ON CONFLICT DO NOTHING")
                 .execute(Tuple.from(java.util.Arrays.asList(state.tenant(), state.sessionId(), state.version(),
                         io.vertx.core.buffer.Buffer.buffer(ViewCodec.write(state)),
-                        LedgerRepository.offset(state.createdAt()))))
+                        LedgerRepository.offset(state.createdAt()), ViewCodec.SNAPSHOT_FORMAT)))
+                .chain(() -> pool.preparedQuery("DELETE FROM snapshots WHERE tenant = $1 AND session_id = $2 "
+                        + "AND (format <> $3 OR version < (SELECT min(version) FROM (SELECT version FROM snapshots "
+                        + "WHERE tenant = $1 AND session_id = $2 AND format = $3 ORDER BY version DESC LIMIT $4) newest))")
+                        .execute(Tuple.of(state.tenant(), state.sessionId(), ViewCodec.SNAPSHOT_FORMAT, kept)))
                 .replaceWithVoid();
     }
 

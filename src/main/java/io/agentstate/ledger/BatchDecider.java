@@ -137,10 +137,8 @@ public final class BatchDecider {
                 StoredDecision first = known.get(0);
                 Long firstVersion = first.outcome() == Decision.Outcome.ACCEPTED ? first.version() : null;
                 // the original decision, in the session that took it (an id is unique per tenant, not per session)
-                return new Decision(key.tenant(), first.sessionId(), ids, Decision.Outcome.DUPLICATE, firstVersion,
-                        first.lastVersion(), first.currentVersion(),
-                        first.outcome() == Decision.Outcome.ACCEPTED ? null
-                                : "originally " + first.outcome().name().toLowerCase() + ": " + first.reason());
+                return Decision.repeat(key.tenant(), first.sessionId(), ids, first.outcome(), firstVersion,
+                        first.lastVersion(), first.currentVersion(), first.reason());
             }
             if (!known.isEmpty()) {
                 return refuse(entry, key, head, Decision.Outcome.REJECTED,
@@ -188,6 +186,7 @@ public final class BatchDecider {
             SessionHead current = head;
             long first = head.version() + 1;
             long last = head.version() + batch.events().size();
+            String fingerprint = batch.fingerprint();
             for (int i = 0; i < batch.events().size(); i++) {
                 Event event = batch.events().get(i);
                 byte[] payload = entry.payloads().get(i);
@@ -196,7 +195,7 @@ public final class BatchDecider {
                 eventRows.add(new EventRow(key.tenant(), key.sessionId(), version, event.id(), event.type(),
                         event.source(), event.time(), entry.partition(), entry.offset(), payload));
                 decisionRows.add(new StoredDecision(key.tenant(), event.id(), key.sessionId(),
-                        Decision.Outcome.ACCEPTED, version, last, last, null));
+                        Decision.Outcome.ACCEPTED, version, last, last, null, fingerprint));
                 effects(event, version, key, ops);
                 if (snapshotEvery > 0 && version % snapshotEvery == 0) {
                     snapshotsDue.add(current);
@@ -294,7 +293,7 @@ public final class BatchDecider {
             heads.put(key, SessionHead.empty(key.tenant(), key.sessionId()));
             erased.put(key, entry.partition());
             StoredDecision row = new StoredDecision(key.tenant(), event.id(), key.sessionId(), Decision.Outcome.ACCEPTED,
-                    null, null, 0, null);
+                    null, null, 0, null, entry.batch().fingerprint());
             decisions.put(new DecisionKey(key.tenant(), event.id()), row);
             decisionRows.add(row);
             return new Decision(key.tenant(), key.sessionId(), List.of(event.id()), Decision.Outcome.ACCEPTED, null, null,
@@ -304,6 +303,7 @@ public final class BatchDecider {
         private Decision refuse(LogEntry entry, SessionKey key, SessionHead head, Decision.Outcome outcome,
                 String reason) {
             EventBatch batch = entry.batch();
+            String fingerprint = batch.fingerprint();
             for (int i = 0; i < batch.events().size(); i++) {
                 Event event = batch.events().get(i);
                 DecisionKey decisionKey = new DecisionKey(key.tenant(), event.id());
@@ -311,7 +311,7 @@ public final class BatchDecider {
                     continue;
                 }
                 StoredDecision row = new StoredDecision(key.tenant(), event.id(), key.sessionId(), outcome, null, null,
-                        head.version(), reason);
+                        head.version(), reason, fingerprint);
                 decisions.put(decisionKey, row);
                 decisionRows.add(row);
                 rejectionRows.add(new RejectionRow(key.tenant(), key.sessionId(), event.id(), head.version(), outcome,

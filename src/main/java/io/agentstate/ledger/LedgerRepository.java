@@ -182,7 +182,7 @@ public class LedgerRepository {
     static StoredDecision decision(Row row) {
         return new StoredDecision(row.getString("tenant"), row.getString("event_id"), row.getString("session_id"),
                 Decision.Outcome.valueOf(row.getString("outcome")), row.getLong("version"), row.getLong("last_version"),
-                row.getLong("current_version"), row.getString("reason"));
+                row.getLong("current_version"), row.getString("reason"), row.getString("fingerprint"));
     }
 
     private Uni<Map<SessionKey, SessionHead>> loadHeads(SqlConnection connection, Set<SessionKey> sessions) {
@@ -285,13 +285,13 @@ public class LedgerRepository {
         if (!result.decisions().isEmpty()) {
             List<StoredDecision> rows = result.decisions();
             steps.add(step(connection.preparedQuery("INSERT INTO decisions (tenant, event_id, session_id, outcome, version, "
-                    + "last_version, current_version, reason) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], "
-                    + "$4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[])")
+                    + "last_version, current_version, reason, fingerprint) SELECT * FROM unnest($1::text[], $2::text[], "
+                    + "$3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[], $9::text[])")
                     .execute(Tuple.from(List.of(strings(rows, StoredDecision::tenant),
                             strings(rows, StoredDecision::eventId), strings(rows, StoredDecision::sessionId),
                             strings(rows, d -> d.outcome().name()), longs(rows, StoredDecision::version),
                             longs(rows, StoredDecision::lastVersion), longs(rows, StoredDecision::currentVersion),
-                            strings(rows, StoredDecision::reason))))));
+                            strings(rows, StoredDecision::reason), strings(rows, StoredDecision::fingerprint))))));
         }
         if (!result.rejections().isEmpty()) {
             List<BatchDecider.RejectionRow> rows = result.rejections();

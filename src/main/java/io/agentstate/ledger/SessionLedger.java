@@ -41,9 +41,6 @@ import io.smallrye.mutiny.Uni;
 @ApplicationScoped
 public class SessionLedger {
 
-    /** Header a REST writer sets when it waits for the decision. */
-    public static final String REPLY_HEADER = "agentstate-reply";
-
     private static final Logger LOG = Logger.getLogger(SessionLedger.class);
 
     private final EventCodec codec;
@@ -218,7 +215,7 @@ public class SessionLedger {
                     payloads.add(payload);
                 }
                 entries.add(new LogEntry(record.partition(), record.offset(), batch, payloads,
-                        headers.containsKey(REPLY_HEADER)));
+                        headers.containsKey(EventCodec.REPLY_HEADER)));
             } catch (InvalidEventException e) {
                 poison.add(new Poison(record, e.getMessage()));
             } catch (RuntimeException | StackOverflowError e) {

@@ -4,6 +4,8 @@ import java.util.List;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import io.agentstate.platform.AgentStateConfig;
+
 import org.jboss.logging.Logger;
 
 /**
@@ -20,8 +22,11 @@ public class Snapshotter {
     private final ArchiveRepository archive;
     private final java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
 
-    Snapshotter(ArchiveRepository archive) {
+    private final int kept;
+
+    Snapshotter(ArchiveRepository archive, AgentStateConfig config) {
         this.archive = archive;
+        this.kept = config.ledger().snapshotsKept();
     }
 
     /** Starts snapshots of these heads' versions in the background. */
@@ -34,7 +39,7 @@ public class Snapshotter {
             }
             SessionKey session = new SessionKey(head.tenant(), head.sessionId());
             archive.stateAt(session, head.version())
-                    .chain(archive::saveSnapshot)
+                    .chain(state -> archive.saveSnapshot(state, kept))
                     .eventually(() -> {
                         running.decrementAndGet();
                     })

@@ -8,7 +8,15 @@ package io.agentstate.ledger;
  * @param lastVersion the last version of its batch when accepted
  * @param currentVersion the session version right after the decision
  * @param reason why it was not accepted
+ * @param fingerprint {@link io.agentstate.event.EventBatch#fingerprint()} of the record decided, so a key reused with
+ *        another body is told apart from a retry; null for rows written before fingerprints were kept
  */
 public record StoredDecision(String tenant, String eventId, String sessionId, Decision.Outcome outcome, Long version,
-        Long lastVersion, long currentVersion, String reason) {
+        Long lastVersion, long currentVersion, String reason, String fingerprint) {
+
+    /** A decision with no fingerprint. */
+    public StoredDecision(String tenant, String eventId, String sessionId, Decision.Outcome outcome, Long version,
+            Long lastVersion, long currentVersion, String reason) {
+        this(tenant, eventId, sessionId, outcome, version, lastVersion, currentVersion, reason, null);
+    }
 }

@@ -27,6 +27,12 @@ import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
  */
 public final class ViewCodec {
 
+    /**
+     * Format of stored snapshots: bump it whenever the fold or the state's JSON changes, so snapshots written by an
+     * older fold are ignored (and pruned) instead of being replayed onto as if they were current (I4, I6).
+     */
+    public static final int SNAPSHOT_FORMAT = 1;
+
     /** A view operation: the Lua script's opcode and its arguments. */
     public record Op(char code, String field, String value) {
     }

@@ -74,6 +74,13 @@ public interface AgentStateConfig {
         @WithDefault("100")
         int snapshotEvery();
 
+        /**
+         * Whole-state snapshots kept per session, newest first; older ones are deleted when a new one is stored, so a
+         * session's snapshots cost a few copies of its state, not one per interval. Default 2.
+         */
+        @WithDefault("2")
+        int snapshotsKept();
+
         /** Time to live of a session view in Redis, refreshed on access. Default 24 h. */
         @WithDefault("24h")
         Duration viewTtl();

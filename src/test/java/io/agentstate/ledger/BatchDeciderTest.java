@@ -146,7 +146,8 @@ class BatchDeciderTest {
                 context);
 
         assertThat(result.replies()).containsExactly(new Decision(T, "s1", List.of("w1"), Outcome.DUPLICATE, null, null,
-                3, "originally conflict: " + reason));
+                3, "originally conflict: " + reason, Outcome.CONFLICT));
+        assertThat(result.replies().get(0).originalOutcome()).isEqualTo(Outcome.CONFLICT);
         assertThat(result.rejections()).isEmpty();
         assertThat(result.decisions()).isEmpty();
     }

@@ -165,6 +165,12 @@ class HostileInputTest {
                 .then().statusCode(422).body("type", containsString("idempotency-key-reused"))
                 .body("detail", containsString("another session"));
         given().get("/sessions/{id}", second).then().statusCode(404);
+        given().contentType(ContentType.JSON).header("Idempotency-Key", key).body(body.replace("once", "twice"))
+                .when().post("/sessions/{id}/events", first)
+                .then().statusCode(422).body("detail", containsString("different body"));
+        // a true retry (same body; the time REST fills in differs) is still the duplicate it always was
+        given().contentType(ContentType.JSON).header("Idempotency-Key", key).body(body)
+                .when().post("/sessions/{id}/events", first).then().statusCode(200).body("version", equalTo(1));
     }
 
     @Test

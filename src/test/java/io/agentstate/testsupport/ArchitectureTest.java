@@ -1,15 +1,34 @@
 package io.agentstate.testsupport;
 
+import static com.tngtech.archunit.base.DescribedPredicate.not;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.simpleNameStartingWith;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
 import org.junit.jupiter.api.Test;
 
+import com.tngtech.archunit.base.DescribedPredicate;
+import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 
 /** The dependency rules of STYLE.md, floor by floor: data enters at the top, is decided in ledger, event is the ground. */
 class ArchitectureTest {
+
+    // What the entry floors may see of the ledger: its read model (the state and its parts, keys, decisions) and the
+    // stores they read through. Everything else in ledger (the applier, its repository, the decider, the dead-letter
+    // path, the snapshotter, the codecs of views) is the ledger's own.
+    private static final DescribedPredicate<JavaClass> LEDGER_INTERNALS = resideInAPackage("io.agentstate.ledger..")
+            .and(not(simpleNameStartingWith("SessionState")))
+            .and(not(simpleNameStartingWith("SessionKey")))
+            .and(not(simpleNameStartingWith("SessionStatus")))
+            .and(not(simpleNameStartingWith("ToolCallStatus")))
+            .and(not(simpleNameStartingWith("Decision")))
+            .and(not(simpleNameStartingWith("StoredDecision")))
+            .and(not(simpleNameStartingWith("SessionViewStore")))
+            .and(not(simpleNameStartingWith("ArchiveRepository")))
+            .as("ledger internals");
 
     private static final JavaClasses MAIN = new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
@@ -64,6 +83,44 @@ class ArchitectureTest {
         noClasses().that().resideInAPackage("io.agentstate.platform..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.agentstate.ingest..", "io.agentstate.ledger..",
                         "io.agentstate.query..", "io.agentstate.chat..", "io.agentstate.memory..")
+                .check(MAIN);
+    }
+
+    @Test
+    void shouldKeepLedgerInternalsToTheLedger() {
+        noClasses().that().resideOutsideOfPackage("io.agentstate.ledger..")
+                .should().dependOnClassesThat(LEDGER_INTERNALS)
+                .check(MAIN);
+    }
+
+    @Test
+    void shouldLetOnlyTheLedgerAdvanceViewsAndSnapshots() {
+        // Readers may install a view they rebuilt (the floor in Redis refuses a stale one); only the ledger publishes,
+        // drops views, and stores snapshots.
+        noClasses().that().resideOutsideOfPackage("io.agentstate.ledger..")
+                .should().callMethodWhere(DescribedPredicate.describe("SessionViewStore.publish or invalidate",
+                        call -> call.getTarget().getOwner().getSimpleName().equals("SessionViewStore")
+                                && (call.getTarget().getName().equals("publish")
+                                        || call.getTarget().getName().equals("invalidate"))))
+                .orShould().callMethodWhere(DescribedPredicate.describe("ArchiveRepository.saveSnapshot",
+                        call -> call.getTarget().getOwner().getSimpleName().equals("ArchiveRepository")
+                                && call.getTarget().getName().equals("saveSnapshot")))
+                .check(MAIN);
+    }
+
+    @Test
+    void shouldKeepQueryAReaderThatNeverWrites() {
+        noClasses().that().resideInAPackage("io.agentstate.query..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.agentstate.ingest..", "io.agentstate.chat..",
+                        "io.agentstate.memory..")
+                .check(MAIN);
+    }
+
+    @Test
+    void shouldMakeChatUseNoLedgerClassBeyondTheReadModel() {
+        noClasses().that().resideInAPackage("io.agentstate.chat..")
+                .should().dependOnClassesThat(LEDGER_INTERNALS.or(simpleNameStartingWith("SessionViewStore"))
+                        .or(simpleNameStartingWith("ArchiveRepository")))
                 .check(MAIN);
     }
 }
