@@ -1,0 +1,93 @@
+package io.agentstate.query;
+
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.sse.OutboundSseEvent;
+import jakarta.ws.rs.sse.Sse;
+
+import org.eclipse.microprofile.openapi.annotations.Operation;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.agentstate.ledger.SessionKey;
+import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.platform.ProblemException;
+import io.smallrye.mutiny.Multi;
+
+/**
+ * {@code GET /sessions/{id}/stream}: server-sent events of a session's versions, fed by the instance's one
+ * {@link VersionFeed}. Each event's id is its version, so a client that reconnects with {@code Last-Event-ID} resumes
+ * without a gap or a repeat.
+ */
+@Path("/sessions")
+public class SessionStreamResource {
+
+    /** A version of a session, as streamed in an event's data. */
+    public record VersionNotice(String sessionId, long version) {
+    }
+
+    private final VersionFeed feed;
+    private final ObjectMapper json;
+    private final AgentStateConfig config;
+
+    SessionStreamResource(VersionFeed feed, ObjectMapper json, AgentStateConfig config) {
+        this.feed = feed;
+        this.json = json;
+        this.config = config;
+    }
+
+    @GET
+    @Path("/{sessionId}/stream")
+    @Produces(MediaType.SERVER_SENT_EVENTS)
+    @Operation(summary = "Server-sent events: the current version first (or the versions after Last-Event-ID), then one "
+            + "per new version; each event's id is its version; a ': keepalive' comment between; 404 for an unknown "
+            + "session")
+    public Multi<OutboundSseEvent> stream(@PathParam("sessionId") String sessionId,
+            @HeaderParam("Last-Event-ID") String lastEventIdHeader, @QueryParam("lastEventId") String lastEventIdParam,
+            @Context Sse sse) {
+        Long lastEventId = lastEventId(lastEventIdHeader != null ? lastEventIdHeader : lastEventIdParam);
+        return feed.follow(new SessionKey(config.tenant(), sessionId), lastEventId)
+                .map(signal -> event(sse, sessionId, signal));
+    }
+
+    private OutboundSseEvent event(Sse sse, String sessionId, VersionFeed.Signal signal) {
+        if (signal instanceof VersionFeed.Version version) {
+            return sse.newEventBuilder()
+                    .id(Long.toString(version.version()))
+                    .data(String.class, notice(sessionId, version.version()))
+                    .build();
+        }
+        // the framework writes ":" then the comment, so the line reads ": keepalive"
+        return sse.newEventBuilder().comment(" keepalive").build();
+    }
+
+    private String notice(String sessionId, long version) {
+        try {
+            return json.writeValueAsString(new VersionNotice(sessionId, version));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a version notice is always serialisable", e);
+        }
+    }
+
+    private static Long lastEventId(String value) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        try {
+            long version = Long.parseLong(value.trim());
+            if (version < 0) {
+                throw ProblemException.badRequest("Last-Event-ID must be a version of 0 or more");
+            }
+            return version;
+        } catch (NumberFormatException e) {
+            throw ProblemException.badRequest("Last-Event-ID must be a session version such as 3");
+        }
+    }
+}
