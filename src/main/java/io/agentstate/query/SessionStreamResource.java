@@ -1,17 +1,25 @@
 package io.agentstate.query;
 
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.NameBinding;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.UriInfo;
 import jakarta.ws.rs.sse.OutboundSseEvent;
 import jakarta.ws.rs.sse.Sse;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.jboss.resteasy.reactive.server.ServerRequestFilter;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -20,6 +28,7 @@ import io.agentstate.ledger.SessionKey;
 import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.ProblemException;
 import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
 
 /**
  * {@code GET /sessions/{id}/stream}: server-sent events of a session's versions, fed by the instance's one
@@ -33,19 +42,38 @@ public class SessionStreamResource {
     public record VersionNotice(String sessionId, long version) {
     }
 
+    /** Marks an endpoint whose session must exist before its response starts. */
+    @NameBinding
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target({ ElementType.TYPE, ElementType.METHOD })
+    @interface KnownSession {
+    }
+
+    private final SessionReader reader;
     private final VersionFeed feed;
     private final ObjectMapper json;
     private final AgentStateConfig config;
 
-    SessionStreamResource(VersionFeed feed, ObjectMapper json, AgentStateConfig config) {
+    SessionStreamResource(SessionReader reader, VersionFeed feed, ObjectMapper json, AgentStateConfig config) {
+        this.reader = reader;
         this.feed = feed;
         this.json = json;
         this.config = config;
     }
 
+    // The framework commits 200 and the SSE headers before it subscribes to the stream, so a failure from the stream
+    // itself could no longer become a 404: the session is checked here, before the endpoint runs.
+    @ServerRequestFilter
+    @KnownSession
+    Uni<Void> requireSession(UriInfo uri) {
+        return reader.current(new SessionKey(config.tenant(), uri.getPathParameters().getFirst("sessionId")))
+                .replaceWithVoid();
+    }
+
     @GET
     @Path("/{sessionId}/stream")
     @Produces(MediaType.SERVER_SENT_EVENTS)
+    @KnownSession
     @Operation(summary = "Server-sent events: the current version first (or the versions after Last-Event-ID), then one "
             + "per new version; each event's id is its version; a ': keepalive' comment between; 404 for an unknown "
             + "session")

@@ -13,7 +13,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 import io.agentstate.ledger.SessionKey;
@@ -22,6 +21,8 @@ import io.agentstate.platform.RedisKeys;
 import io.agentstate.platform.RedisSubscription;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
 import io.smallrye.mutiny.Multi;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.redis.client.Redis;
@@ -49,6 +50,17 @@ public class VersionFeed {
     public record Heartbeat() implements Signal {
     }
 
+    /**
+     * The stream's settings. A mapping of their own rather than a {@code @ConfigProperty}: a plain property under
+     * {@code agent-state.} fails start-up validation, since {@code AgentStateConfig} maps that prefix.
+     */
+    @ConfigMapping(prefix = "agent-state.stream")
+    public interface Settings {
+        /** How often an idle stream gets a {@code : keepalive} comment. Default 15 s. */
+        @WithDefault("15s")
+        Duration heartbeat();
+    }
+
     private static final Heartbeat HEARTBEAT = new Heartbeat();
 
     /** A stream whose client takes nothing (not even a heartbeat) for this long is dropped. */
@@ -63,8 +75,8 @@ public class VersionFeed {
     private final AtomicInteger count = new AtomicInteger();
     private volatile long timer = -1;
 
-    VersionFeed(SessionReader reader, Redis redis, Vertx vertx,
-            @ConfigProperty(name = "agent-state.stream.heartbeat", defaultValue = "15s") Duration heartbeat) {
+    VersionFeed(SessionReader reader, Redis redis, Vertx vertx, Settings settings) {
+        Duration heartbeat = settings.heartbeat();
         this.reader = reader;
         this.vertx = vertx;
         this.heartbeat = heartbeat;
