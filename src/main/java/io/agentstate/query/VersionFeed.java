@@ -123,7 +123,12 @@ public class VersionFeed {
     }
 
     private void add(Follower follower) {
-        followers.computeIfAbsent(follower.channel, k -> ConcurrentHashMap.newKeySet()).add(follower);
+        // inside compute, so a concurrent remove() cannot drop the set between finding it and adding to it
+        followers.compute(follower.channel, (k, set) -> {
+            Set<Follower> current = set != null ? set : ConcurrentHashMap.newKeySet();
+            current.add(follower);
+            return current;
+        });
         count.incrementAndGet();
     }
 
@@ -180,8 +185,11 @@ public class VersionFeed {
         private volatile boolean heartbeatDue;
         // only touched by the heartbeat timer
         private int stalledBeats;
-        // only touched inside drain()
+        private volatile boolean ending;
+        private volatile Throwable failure;
+        // only touched inside drain() (sent also by begin(), before it sets started)
         private long sent;
+        private boolean ended;
 
         Follower(SessionKey session, Flow.Subscriber<? super Signal> downstream) {
             this.session = session;
@@ -201,10 +209,7 @@ public class VersionFeed {
         }
 
         void fail(Throwable failure) {
-            if (done.compareAndSet(false, true)) {
-                remove(this);
-                downstream.onError(failure);
-            }
+            end(failure);
         }
 
         void announce(long version) {
@@ -231,9 +236,16 @@ public class VersionFeed {
         }
 
         private void finish() {
+            end(null);
+        }
+
+        // the end is signalled from drain(), so it never overlaps an onNext on another thread
+        private void end(Throwable cause) {
             if (done.compareAndSet(false, true)) {
                 remove(this);
-                downstream.onComplete();
+                failure = cause;
+                ending = true;
+                drain();
             }
         }
 
@@ -261,6 +273,16 @@ public class VersionFeed {
             }
             int missed = 1;
             do {
+                if (ending) {
+                    if (!ended) {
+                        ended = true;
+                        if (failure != null) {
+                            downstream.onError(failure);
+                        } else {
+                            downstream.onComplete();
+                        }
+                    }
+                }
                 while (started && !done.get() && requested.get() > 0) {
                     Signal next;
                     if (sent < known.get()) {
