@@ -2,10 +2,13 @@ package io.agentstate.ingest;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -15,34 +18,49 @@ import org.jboss.logging.Logger;
 import io.agentstate.ledger.Decision;
 import io.agentstate.ledger.ViewCodec;
 import io.agentstate.platform.RedisKeys;
-import io.quarkus.redis.datasource.ReactiveRedisDataSource;
+import io.agentstate.platform.RedisSubscription;
+import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.redis.client.Redis;
 
 /**
  * Lets a REST writer wait for the ledger's decision: the ledger announces decisions on a Redis channel after its
- * PostgreSQL commit (I5); each instance listens once and completes its local waiters.
+ * PostgreSQL commit (I5); each instance listens once and completes its local waiters. The announcement is only a
+ * shortcut: a writer that hears nothing looks the decision up itself, so a lost announcement costs a lookup.
  */
 @ApplicationScoped
 public class DecisionWaiter {
 
     private static final Logger LOG = Logger.getLogger(DecisionWaiter.class);
 
+    /** The first lookup when no announcement came; later ones double the interval. */
+    static final Duration FIRST_LOOKUP = Duration.ofMillis(200);
+
     private record Key(String tenant, String eventId) {
     }
 
-    private final ReactiveRedisDataSource redis;
+    private final RedisSubscription subscription;
     private final Map<Key, CompletableFuture<Decision>> waiting = new ConcurrentHashMap<>();
 
-    DecisionWaiter(ReactiveRedisDataSource redis) {
-        this.redis = redis;
+    DecisionWaiter(Redis redis, Vertx vertx) {
+        this.subscription = RedisSubscription.channels("decisions", redis, vertx, List.of(RedisKeys.DECISIONS_CHANNEL),
+                (channel, json) -> onDecision(json), () -> {
+                });
     }
 
     void listen(@Observes StartupEvent event) {
-        redis.pubsub(String.class).subscribe(RedisKeys.DECISIONS_CHANNEL)
-                .onFailure().invoke(failure -> LOG.warnf("Decision channel failed, resubscribing: %s", failure.getMessage()))
-                .onFailure().retry().withBackOff(Duration.ofMillis(100), Duration.ofSeconds(5)).indefinitely()
-                .subscribe().with(this::onDecision);
+        subscription.start();
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        subscription.stop();
+    }
+
+    /** Whether the decision channel is subscribed right now (tests wait for it after killing the connection). */
+    public boolean listening() {
+        return subscription.subscribed();
     }
 
     private void onDecision(String json) {
@@ -76,12 +94,35 @@ public class DecisionWaiter {
             this.future = future;
         }
 
-        /** The decision, or empty if it did not come within the budget. */
-        public Uni<Optional<Decision>> await(Duration budget) {
-            return Uni.createFrom().completionStage(future)
-                    .map(Optional::of)
-                    .ifNoItem().after(budget).recoverWithItem(Optional.empty())
+        /**
+         * The decision, from its announcement or else from {@code lookup}, which runs when no announcement came within
+         * a short interval and again at doubling intervals until the budget is spent; empty if neither had it.
+         */
+        public Uni<Optional<Decision>> await(Duration budget, Supplier<Uni<Optional<Decision>>> lookup) {
+            long deadline = System.nanoTime() + budget.toNanos();
+            return attempt(deadline, FIRST_LOOKUP, lookup)
                     .eventually(this::cancel);
+        }
+
+        private Uni<Optional<Decision>> attempt(long deadline, Duration interval,
+                Supplier<Uni<Optional<Decision>>> lookup) {
+            Duration left = Duration.ofNanos(deadline - System.nanoTime());
+            Duration wait = interval.compareTo(left) < 0 ? interval : left;
+            return announced(wait)
+                    .chain(decision -> decision.isPresent() ? Uni.createFrom().item(decision) : lookup.get())
+                    .chain(decision -> decision.isPresent() || System.nanoTime() >= deadline
+                            ? Uni.createFrom().item(decision)
+                            : attempt(deadline, interval.multipliedBy(2), lookup));
+        }
+
+        // a dependent stage per attempt, so timing out one attempt never cancels the future the channel completes
+        private Uni<Optional<Decision>> announced(Duration wait) {
+            if (wait.isNegative() || wait.isZero()) {
+                return Uni.createFrom().item(Optional.ofNullable(future.getNow(null)));
+            }
+            return Uni.createFrom().completionStage(() -> future.thenApply(Function.identity()))
+                    .map(Optional::of)
+                    .ifNoItem().after(wait).recoverWithItem(Optional.empty());
         }
 
         /** Stops waiting. */

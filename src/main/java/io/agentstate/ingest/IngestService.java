@@ -133,9 +133,9 @@ public class IngestService {
                         registration.cancel();
                     }
                 })
-                .chain(() -> registration.await(config.ingest().decisionWait()))
-                .chain(decision -> decision.isPresent() ? Uni.createFrom().item(decision)
-                        : decision(batch.sessionId(), batch.first().id()))
+                // the announcement is a shortcut: without it the decision is looked up (Redis, then PostgreSQL)
+                .chain(() -> registration.await(config.ingest().decisionWait(),
+                        () -> decision(batch.sessionId(), batch.first().id())))
                 .map(decision -> new AppendResult(batch, decision.map(d -> withIds(d, batch))));
     }
 

@@ -9,6 +9,9 @@ public final class RedisKeys {
     /** Channel where the ledger announces decisions that REST writers wait for. */
     public static final String DECISIONS_CHANNEL = "agent-state:decisions";
 
+    /** Pattern matching every session's change channel: one subscription per instance feeds all its streams. */
+    public static final String CHANGES_PATTERN = "as:{*}:changes";
+
     private RedisKeys() {
     }
 

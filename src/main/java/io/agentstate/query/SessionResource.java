@@ -14,7 +14,6 @@ import jakarta.ws.rs.core.MediaType;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.jboss.resteasy.reactive.RestResponse;
-import org.jboss.resteasy.reactive.RestStreamElementType;
 
 import io.agentstate.ingest.IngestService;
 import io.agentstate.ledger.ArchiveRepository;
@@ -23,32 +22,22 @@ import io.agentstate.ledger.SessionKey;
 import io.agentstate.ledger.SessionState;
 import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.ProblemException;
-import io.agentstate.platform.RedisKeys;
-import io.quarkus.redis.datasource.ReactiveRedisDataSource;
-import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 
-/** Session reads: current state, timeline, past states, decisions, tool calls and a stream of new versions. */
+/** Session reads: current state, timeline, past states, decisions and tool calls. */
 @Path("/sessions")
 @Produces(MediaType.APPLICATION_JSON)
 public class SessionResource {
 
-    /** A new version of a session, as streamed. */
-    public record VersionNotice(String sessionId, long version) {
-    }
-
     private final SessionReader reader;
     private final ArchiveRepository archive;
     private final IngestService ingest;
-    private final ReactiveRedisDataSource redis;
     private final AgentStateConfig config;
 
-    SessionResource(SessionReader reader, ArchiveRepository archive, IngestService ingest, ReactiveRedisDataSource redis,
-            AgentStateConfig config) {
+    SessionResource(SessionReader reader, ArchiveRepository archive, IngestService ingest, AgentStateConfig config) {
         this.reader = reader;
         this.archive = archive;
         this.ingest = ingest;
-        this.redis = redis;
         this.config = config;
     }
 
@@ -115,17 +104,6 @@ public class SessionResource {
     public Uni<SessionState.ToolCall> toolCall(@PathParam("sessionId") String sessionId,
             @PathParam("callId") String callId) {
         return reader.toolCall(key(sessionId), callId);
-    }
-
-    @GET
-    @Path("/{sessionId}/stream")
-    @Produces(MediaType.SERVER_SENT_EVENTS)
-    @RestStreamElementType(MediaType.APPLICATION_JSON)
-    @Operation(summary = "Server-sent events: one per new version as the ledger applies it")
-    public Multi<VersionNotice> stream(@PathParam("sessionId") String sessionId) {
-        SessionKey session = key(sessionId);
-        return redis.pubsub(String.class).subscribe(RedisKeys.changes(session.tenant(), session.sessionId()))
-                .map(version -> new VersionNotice(sessionId, Long.parseLong(version)));
     }
 
     private SessionKey key(String sessionId) {
