@@ -127,9 +127,36 @@ public class ArchiveRepository {
      */
     public Uni<List<TimelineEntry>> timeline(SessionKey session, TimelinePosition from, int limit, String type,
             String source) {
-        return accepted(session, from, limit, type, source)
-                .chain(accepted -> refused(session, from, limit, type, source)
-                        .map(refused -> merge(accepted, refused, limit)));
+        // One statement, so both halves come from one snapshot: read apart, a refusal made at version n could be seen
+        // while version n itself (committed just before it) was not, and the cursor would then step over version n.
+        // The refusals are paged by keyset over (after_version, log_partition, log_offset, event_id).
+        return pool.preparedQuery("SELECT * FROM ((SELECT 0 AS kind, row_number() OVER (ORDER BY version) AS ord, "
+                + "version, version AS session_version, event_id, NULL AS outcome, NULL AS reason, log_partition, "
+                + "log_offset, payload FROM events WHERE tenant = $1 AND session_id = $2 AND version >= $3 "
+                + "AND ($9::text IS NULL OR type = $9) AND ($10::text IS NULL OR source = $10) ORDER BY version LIMIT $8) "
+                + "UNION ALL (SELECT 1, row_number() OVER (ORDER BY after_version, log_partition, log_offset, event_id), "
+                + "NULL, after_version, event_id, outcome, reason, log_partition, log_offset, payload "
+                + "FROM rejections WHERE tenant = $1 AND session_id = $2 AND (after_version > $4 OR (after_version = $4 "
+                + "AND (log_partition, log_offset, event_id) > ($5::int, $6::bigint, $7::text))) "
+                + "AND ($9::text IS NULL OR type = $9) AND ($10::text IS NULL OR source = $10) "
+                + "ORDER BY after_version, log_partition, log_offset, event_id LIMIT $8)) AS page ORDER BY kind, ord")
+                .execute(Tuple.from(Arrays.asList(session.tenant(), session.sessionId(), from.acceptedFrom(),
+                        from.refusedAt(), from.logPartition(), from.logOffset(), from.eventId(), limit, type, source)))
+                .map(rows -> {
+                    List<TimelineEntry> accepted = new ArrayList<>();
+                    List<TimelineEntry> refused = new ArrayList<>();
+                    for (Row row : rows) {
+                        Long version = row.getLong("version");
+                        String outcome = row.getString("outcome");
+                        TimelineEntry entry = new TimelineEntry(row.getString("event_id"), version,
+                                row.getLong("session_version"),
+                                version != null ? "accepted" : outcome.toLowerCase(Locale.ROOT), row.getString("reason"),
+                                json(row.getBuffer("payload")), row.getInteger("log_partition"),
+                                row.getLong("log_offset"));
+                        (version != null ? accepted : refused).add(entry);
+                    }
+                    return merge(accepted, refused, limit);
+                });
     }
 
     /** Whether a session has anything to show in its timeline: a head, or refusals of a session that never began. */
@@ -138,47 +165,6 @@ public class ArchiveRepository {
                 + "OR EXISTS (SELECT 1 FROM rejections WHERE tenant = $1 AND session_id = $2) AS found")
                 .execute(Tuple.of(session.tenant(), session.sessionId()))
                 .map(rows -> rows.iterator().next().getBoolean("found"));
-    }
-
-    private Uni<List<TimelineEntry>> accepted(SessionKey session, TimelinePosition from, int limit, String type,
-            String source) {
-        return pool.preparedQuery("SELECT version, event_id, log_partition, log_offset, payload FROM events "
-                + "WHERE tenant = $1 AND session_id = $2 AND version >= $3 "
-                + "AND ($5::text IS NULL OR type = $5) AND ($6::text IS NULL OR source = $6) ORDER BY version LIMIT $4")
-                .execute(Tuple.from(Arrays.asList(session.tenant(), session.sessionId(), from.acceptedFrom(), limit,
-                        type, source)))
-                .map(rows -> {
-                    List<TimelineEntry> entries = new ArrayList<>(rows.size());
-                    for (Row row : rows) {
-                        long version = row.getLong("version");
-                        entries.add(new TimelineEntry(row.getString("event_id"), version, version, "accepted", null,
-                                json(row.getBuffer("payload")), row.getInteger("log_partition"),
-                                row.getLong("log_offset")));
-                    }
-                    return entries;
-                });
-    }
-
-    private Uni<List<TimelineEntry>> refused(SessionKey session, TimelinePosition from, int limit, String type,
-            String source) {
-        // keyset paging over (after_version, log_partition, log_offset, event_id), the rejections_timeline index
-        return pool.preparedQuery("SELECT after_version, event_id, outcome, reason, log_partition, log_offset, payload "
-                + "FROM rejections WHERE tenant = $1 AND session_id = $2 AND (after_version > $3 OR (after_version = $3 "
-                + "AND (log_partition, log_offset, event_id) > ($4::int, $5::bigint, $6::text))) "
-                + "AND ($8::text IS NULL OR type = $8) AND ($9::text IS NULL OR source = $9) "
-                + "ORDER BY after_version, log_partition, log_offset, event_id LIMIT $7")
-                .execute(Tuple.from(Arrays.asList(session.tenant(), session.sessionId(), from.refusedAt(),
-                        from.logPartition(), from.logOffset(), from.eventId(), limit, type, source)))
-                .map(rows -> {
-                    List<TimelineEntry> entries = new ArrayList<>(rows.size());
-                    for (Row row : rows) {
-                        entries.add(new TimelineEntry(row.getString("event_id"), null, row.getLong("after_version"),
-                                row.getString("outcome").toLowerCase(Locale.ROOT), row.getString("reason"),
-                                json(row.getBuffer("payload")), row.getInteger("log_partition"),
-                                row.getLong("log_offset")));
-                    }
-                    return entries;
-                });
     }
 
     // Both lists are in timeline order; a refusal made at version a comes before version a + 1 and after version a.

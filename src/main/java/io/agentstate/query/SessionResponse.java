@@ -26,7 +26,8 @@ public record SessionResponse(String tenant, String sessionId, String userId, St
         List<SessionState.Message> messages, long messageCount, Map<String, ToolCallResponse> toolCalls,
         Map<String, JsonNode> scopes, long bytes, String endedReason) {
 
-    static SessionResponse from(SessionState state) {
+    /** The client view of a fold state. */
+    public static SessionResponse from(SessionState state) {
         Map<String, ToolCallResponse> calls = new LinkedHashMap<>();
         state.toolCalls().forEach((id, call) -> calls.put(id, ToolCallResponse.from(call)));
         return new SessionResponse(state.tenant(), state.sessionId(), state.userId(),
