@@ -13,11 +13,18 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.UriBuilder;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.enums.ParameterIn;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.jboss.resteasy.reactive.RestResponse;
 
 import io.agentstate.ledger.Decision;
+import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.Problem;
+import io.agentstate.platform.ProblemException;
 import io.agentstate.platform.ProblemMapper;
 import io.smallrye.mutiny.Uni;
 
@@ -25,49 +32,60 @@ import io.smallrye.mutiny.Uni;
 @Path("/sessions")
 public class EventResource {
 
-    /** The answer to an append. */
-    public record AppendResponse(String sessionId, String outcome, java.util.List<String> eventIds, Long firstVersion,
-            Long version, long sessionVersion, String reason) {
-
-        static AppendResponse from(Decision decision) {
-            return new AppendResponse(decision.sessionId(), decision.outcome().name().toLowerCase(),
-                    decision.eventIds(), decision.firstVersion(), decision.lastVersion(), decision.currentVersion(),
-                    decision.reason());
-        }
-    }
+    private static final String JSON = MediaType.APPLICATION_JSON;
 
     private final IngestService ingest;
+    private final AgentStateConfig config;
 
-    EventResource(IngestService ingest) {
+    EventResource(IngestService ingest, AgentStateConfig config) {
         this.ingest = ingest;
+        this.config = config;
     }
 
     @POST
     @Path("/{sessionId}/events")
     @Consumes({ MediaType.APPLICATION_JSON, "application/cloudevents+json", "application/cloudevents-batch+json" })
     @Produces({ MediaType.APPLICATION_JSON, Problem.MEDIA_TYPE })
-    @Operation(summary = "Append one event, or a JSON array as an atomic batch", description = "201 applied, 200 repeat "
-            + "of a decided event id, 409 version conflict, 422 rejected by a session rule, 202 still pending")
+    @Operation(summary = "Append one event, or a JSON array as an atomic batch", description = "The body is a "
+            + "structured CloudEvent whose specversion (default 1.0), id (default the Idempotency-Key), subject (the "
+            + "path) and tenant (the caller's) may be left out; see GET /schemas/cloudevent-rest.")
+    @APIResponse(responseCode = "201", description = "Applied; ETag is the last version, Location the decision", content = @Content(mediaType = JSON, schema = @Schema(implementation = AppendResponse.class)))
+    @APIResponse(responseCode = "200", description = "A repeat of an applied write: the original decision, outcome "
+            + "duplicate", content = @Content(mediaType = JSON, schema = @Schema(implementation = AppendResponse.class)))
+    @APIResponse(responseCode = "202", description = "Not decided within the wait budget; poll the Location", content = @Content(mediaType = JSON, schema = @Schema(implementation = AppendResponse.class)))
+    @APIResponse(responseCode = "400", description = "Invalid event, batch or header", content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "409", description = "Version conflict (currentVersion), or a repeat of one (repeat)", content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "413", description = "An event over the event limit, or a body over the HTTP limit", content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "415", description = "Not a JSON content type", content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "422", description = "Rejected by a session rule, or a repeat of one (repeat)", content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     public Uni<RestResponse<AppendResponse>> append(@PathParam("sessionId") String sessionId,
-            @HeaderParam("Idempotency-Key") String idempotencyKey, @HeaderParam("If-Match") String ifMatch,
+            @Parameter(description = "The event id (for a batch, the prefix of ids key:0, key:1, ...); a repeat "
+                    + "returns the original decision") @HeaderParam("Idempotency-Key") String idempotencyKey,
+            @Parameter(description = "The session version the writer last saw (3, \"3\" or W/\"3\"); 0 for a new "
+                    + "session") @HeaderParam("If-Match") String ifMatch,
             @RequestBody(description = "A CloudEvent (structured JSON) or an array of them") byte[] body) {
+        checkSize(body);
         return ingest.append(sessionId, body, idempotencyKey, ifMatch)
                 .map(result -> result.decision().map(EventResource::respond)
                         .orElseGet(() -> RestResponse.ResponseBuilder.<AppendResponse> create(202)
                                 .location(location(sessionId, result.batch().first().id()))
-                                .entity(new AppendResponse(sessionId, "pending",
-                                        result.batch().events().stream().map(e -> e.id()).toList(), null, null, -1,
-                                        "the ledger has not decided yet; poll the Location"))
+                                .entity(AppendResponse.pending(sessionId,
+                                        result.batch().events().stream().map(e -> e.id()).toList()))
                                 .build()));
     }
 
     @DELETE
     @Path("/{sessionId}")
     @Produces({ MediaType.APPLICATION_JSON, Problem.MEDIA_TYPE })
-    @Operation(summary = "Erase a session from PostgreSQL and Redis, through the log", description = "204 erased, "
-            + "404 no such session, 202 still pending; the session id may then be used again from version 1")
+    @Operation(summary = "Erase a session from PostgreSQL and Redis, through the log", description = "The session id "
+            + "may then be used again from version 1.")
+    @APIResponse(responseCode = "204", description = "Erased")
+    @APIResponse(responseCode = "202", description = "Not decided within the wait budget; poll the Location")
+    @APIResponse(responseCode = "400", description = "Invalid session id or Idempotency-Key", content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "404", description = "No such session", content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     public Uni<RestResponse<AppendResponse>> erase(@PathParam("sessionId") String sessionId,
-            @HeaderParam("Idempotency-Key") String idempotencyKey) {
+            @Parameter(in = ParameterIn.HEADER, name = "Idempotency-Key", description = "The id of the erasure "
+                    + "event; a repeat with the same key answers like the original") @HeaderParam("Idempotency-Key") String idempotencyKey) {
         return ingest.erase(sessionId, idempotencyKey)
                 .map(result -> result.decision().map(EventResource::erased)
                         .orElseGet(() -> RestResponse.ResponseBuilder.<AppendResponse> create(202)
@@ -85,6 +103,28 @@ public class EventResource {
             case CONFLICT, REJECTED -> ProblemMapper.respond(Problem.of(404, "not-found", "Not found",
                     "no session " + decision.sessionId() + " (" + decision.reason() + ")"));
         };
+    }
+
+    // The same bounds as the codec's, checked on the raw body so an oversized event is a 413 before it is parsed; the
+    // codec checks again (batch elements, Kafka records) and answers those with its own 400.
+    private void checkSize(byte[] body) {
+        int maxEvent = config.ingest().maxEventBytes();
+        boolean batch = startsWithArray(body);
+        long max = batch ? (long) maxEvent * config.ingest().maxBatchEvents() : maxEvent;
+        if (body.length > max) {
+            throw new ProblemException(Problem.of(413, "too-large", "Too large", (batch ? "a batch of " : "an event of ")
+                    + body.length + " bytes exceeds the limit of " + max + " bytes"
+                    + (batch ? "" : " (agent-state.ingest.max-event-bytes)")));
+        }
+    }
+
+    private static boolean startsWithArray(byte[] body) {
+        for (byte b : body) {
+            if (b != ' ' && b != '\t' && b != '\n' && b != '\r') {
+                return b == '[';
+            }
+        }
+        return false;
     }
 
     // Ids may hold characters a path cannot: each is encoded as one path segment.

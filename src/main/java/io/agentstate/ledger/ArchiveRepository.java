@@ -4,8 +4,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -26,12 +27,49 @@ import io.vertx.mutiny.sqlclient.Tuple;
 @ApplicationScoped
 public class ArchiveRepository {
 
-    /** One timeline entry: an accepted event with its version, or a rejected one after the version it met. */
-    public record TimelineEntry(Long version, long sessionVersion, String outcome, String reason, JsonNode event) {
+    /**
+     * One timeline entry: an accepted event with its version, or a refused one (conflict, rejected) with the version the
+     * session was at when it was refused.
+     *
+     * @param eventId the event id
+     * @param version the event's version when accepted, else null
+     * @param sessionVersion the session's version right after the decision: the event's own version, or for a refusal
+     *        the version it was refused at
+     * @param outcome {@code accepted}, {@code conflict} or {@code rejected}
+     * @param reason why it was refused, else null
+     * @param event the archived CloudEvent
+     * @param logPartition the Kafka partition of its record
+     * @param logOffset the Kafka offset of its record
+     */
+    public record TimelineEntry(String eventId, Long version, long sessionVersion, String outcome, String reason,
+            JsonNode event, int logPartition, long logOffset) {
+
+        /** The position right after this entry. */
+        public TimelinePosition next() {
+            return version != null ? TimelinePosition.afterVersion(version)
+                    : new TimelinePosition(sessionVersion + 1, sessionVersion, logPartition, logOffset, eventId);
+        }
     }
 
-    /** A page of the timeline; {@code nextFromVersion} is null on the last page. */
-    public record TimelinePage(List<TimelineEntry> entries, Long nextFromVersion) {
+    /**
+     * A position in a session's timeline, whose order is: the refusals made at version 0 (in log order, then by event id
+     * within one record), version 1, the refusals made at version 1, version 2, and so on. A position names what comes
+     * after it: accepted events from {@code acceptedFrom}, and refusals after the refusal
+     * ({@code refusedAt}, {@code logPartition}, {@code logOffset}, {@code eventId}), or when that refusal is absent
+     * (null partition) every refusal made at a version above {@code refusedAt}.
+     */
+    public record TimelinePosition(long acceptedFrom, long refusedAt, Integer logPartition, Long logOffset,
+            String eventId) {
+
+        /** The start of the timeline at a version: the refusals that preceded it, then the version itself. */
+        public static TimelinePosition fromVersion(long version) {
+            return new TimelinePosition(version, version - 2, null, null, null);
+        }
+
+        /** Right after an accepted version: the refusals made at it, then the next version. */
+        public static TimelinePosition afterVersion(long version) {
+            return new TimelinePosition(version + 1, version - 1, null, null, null);
+        }
     }
 
     private final Pool pool;
@@ -85,55 +123,62 @@ public class ArchiveRepository {
     }
 
     /**
-     * A page of the timeline from a version: accepted events in version order, and each rejection placed before the
-     * version that followed it.
+     * Up to {@code limit} timeline entries after a position, accepted and refused together in timeline order, filtered
+     * by type and source when given.
      */
-    public Uni<TimelinePage> timeline(SessionKey session, long fromVersion, int limit, String type, String source) {
-        return pool.preparedQuery("SELECT version, payload FROM events WHERE tenant = $1 AND session_id = $2 "
-                + "AND version >= $3 AND ($5::text IS NULL OR type = $5) AND ($6::text IS NULL OR source = $6) "
-                + "ORDER BY version LIMIT $4")
-                .execute(Tuple.from(java.util.Arrays.asList(session.tenant(), session.sessionId(), fromVersion, limit,
-                        type, source)))
-                .chain(rows -> {
-                    List<TimelineEntry> entries = new ArrayList<>();
-                    long last = fromVersion - 1;
+    public Uni<List<TimelineEntry>> timeline(SessionKey session, TimelinePosition from, int limit, String type,
+            String source) {
+        // One statement, so both halves come from one snapshot: read apart, a refusal made at version n could be seen
+        // while version n itself (committed just before it) was not, and the cursor would then step over version n.
+        // The refusals are paged by keyset over (after_version, log_partition, log_offset, event_id).
+        return pool.preparedQuery("SELECT * FROM ((SELECT 0 AS kind, row_number() OVER (ORDER BY version) AS ord, "
+                + "version, version AS session_version, event_id, NULL AS outcome, NULL AS reason, log_partition, "
+                + "log_offset, payload FROM events WHERE tenant = $1 AND session_id = $2 AND version >= $3 "
+                + "AND ($9::text IS NULL OR type = $9) AND ($10::text IS NULL OR source = $10) ORDER BY version LIMIT $8) "
+                + "UNION ALL (SELECT 1, row_number() OVER (ORDER BY after_version, log_partition, log_offset, event_id), "
+                + "NULL, after_version, event_id, outcome, reason, log_partition, log_offset, payload "
+                + "FROM rejections WHERE tenant = $1 AND session_id = $2 AND (after_version > $4 OR (after_version = $4 "
+                + "AND (log_partition, log_offset, event_id) > ($5::int, $6::bigint, $7::text))) "
+                + "AND ($9::text IS NULL OR type = $9) AND ($10::text IS NULL OR source = $10) "
+                + "ORDER BY after_version, log_partition, log_offset, event_id LIMIT $8)) AS page ORDER BY kind, ord")
+                .execute(Tuple.from(Arrays.asList(session.tenant(), session.sessionId(), from.acceptedFrom(),
+                        from.refusedAt(), from.logPartition(), from.logOffset(), from.eventId(), limit, type, source)))
+                .map(rows -> {
+                    List<TimelineEntry> accepted = new ArrayList<>();
+                    List<TimelineEntry> refused = new ArrayList<>();
                     for (Row row : rows) {
-                        long version = row.getLong("version");
-                        last = version;
-                        entries.add(new TimelineEntry(version, version, "accepted", null, json(row.getBuffer("payload"))));
+                        Long version = row.getLong("version");
+                        String outcome = row.getString("outcome");
+                        TimelineEntry entry = new TimelineEntry(row.getString("event_id"), version,
+                                row.getLong("session_version"),
+                                version != null ? "accepted" : outcome.toLowerCase(Locale.ROOT), row.getString("reason"),
+                                json(row.getBuffer("payload")), row.getInteger("log_partition"),
+                                row.getLong("log_offset"));
+                        (version != null ? accepted : refused).add(entry);
                     }
-                    boolean finalPage = rows.size() < limit;
-                    long lastSeen = last;
-                    return rejections(session, fromVersion - 1, finalPage ? Long.MAX_VALUE : last - 1, limit, type,
-                            source)
-                            .map(rejected -> {
-                                List<TimelineEntry> merged = new ArrayList<>(entries);
-                                merged.addAll(rejected);
-                                // a rejection met version n and precedes version n + 1
-                                merged.sort(Comparator.comparingDouble(e -> e.version() != null ? e.version()
-                                        : e.sessionVersion() + 0.5));
-                                return new TimelinePage(merged, finalPage ? null : lastSeen + 1);
-                            });
+                    return merge(accepted, refused, limit);
                 });
     }
 
-    private Uni<List<TimelineEntry>> rejections(SessionKey session, long fromAfter, long toAfter, int limit,
-            String type, String source) {
-        return pool.preparedQuery("SELECT after_version, outcome, reason, payload FROM rejections WHERE tenant = $1 "
-                + "AND session_id = $2 AND after_version >= $3 AND after_version <= $4 "
-                + "AND ($6::text IS NULL OR type = $6) AND ($7::text IS NULL OR source = $7) "
-                + "ORDER BY after_version, log_offset LIMIT $5")
-                .execute(Tuple.from(java.util.Arrays.asList(session.tenant(), session.sessionId(), fromAfter, toAfter,
-                        limit, type, source)))
-                .map(rows -> {
-                    List<TimelineEntry> entries = new ArrayList<>();
-                    for (Row row : rows) {
-                        entries.add(new TimelineEntry(null, row.getLong("after_version"),
-                                row.getString("outcome").toLowerCase(), row.getString("reason"),
-                                json(row.getBuffer("payload"))));
-                    }
-                    return entries;
-                });
+    /** Whether a session has anything to show in its timeline: a head, or refusals of a session that never began. */
+    public Uni<Boolean> hasTimeline(SessionKey session) {
+        return pool.preparedQuery("SELECT EXISTS (SELECT 1 FROM session_heads WHERE tenant = $1 AND session_id = $2) "
+                + "OR EXISTS (SELECT 1 FROM rejections WHERE tenant = $1 AND session_id = $2) AS found")
+                .execute(Tuple.of(session.tenant(), session.sessionId()))
+                .map(rows -> rows.iterator().next().getBoolean("found"));
+    }
+
+    // Both lists are in timeline order; a refusal made at version a comes before version a + 1 and after version a.
+    private static List<TimelineEntry> merge(List<TimelineEntry> accepted, List<TimelineEntry> refused, int limit) {
+        List<TimelineEntry> merged = new ArrayList<>(Math.min(limit, accepted.size() + refused.size()));
+        int a = 0;
+        int r = 0;
+        while (merged.size() < limit && (a < accepted.size() || r < refused.size())) {
+            boolean refusalFirst = a == accepted.size()
+                    || r < refused.size() && refused.get(r).sessionVersion() < accepted.get(a).version();
+            merged.add(refusalFirst ? refused.get(r++) : accepted.get(a++));
+        }
+        return merged;
     }
 
     /** The decision taken for an event id, if any. */

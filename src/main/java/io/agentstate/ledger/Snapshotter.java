@@ -4,9 +4,9 @@ import java.util.List;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
-import io.agentstate.platform.AgentStateConfig;
-
 import org.jboss.logging.Logger;
+
+import io.agentstate.platform.AgentStateConfig;
 
 /**
  * Writes whole-state snapshots off the hot path: after a batch commits, sessions that crossed a multiple of the snapshot

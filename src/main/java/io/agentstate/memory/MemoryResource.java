@@ -2,7 +2,6 @@ package io.agentstate.memory;
 
 import java.util.List;
 
-import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
@@ -11,9 +10,14 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 
 import io.agentstate.platform.AgentStateConfig;
-import io.agentstate.platform.ProblemException;
+import io.agentstate.platform.Problem;
+import io.agentstate.platform.QueryParams;
 import io.smallrye.mutiny.Uni;
 
 /** {@code GET /users/{userId}/memories}: a user's long-term facts across sessions. */
@@ -32,11 +36,12 @@ public class MemoryResource {
     @GET
     @Path("/{userId}/memories")
     @Operation(summary = "A user's long-term facts, newest first; ?tag= filters, ?limit= caps (default 100)")
-    public Uni<List<MemoryRepository.Memory>> list(@PathParam("userId") String userId, @QueryParam("tag") String tag,
-            @QueryParam("limit") @DefaultValue("100") int limit) {
-        if (limit < 1 || limit > config.query().maxPageSize()) {
-            throw ProblemException.badRequest("limit must be between 1 and " + config.query().maxPageSize());
-        }
-        return memories.forUser(config.tenant(), userId, tag, limit);
+    @APIResponse(responseCode = "200", description = "The facts")
+    @APIResponse(responseCode = "400", description = "Invalid limit", content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    public Uni<List<MemoryRepository.Memory>> list(@PathParam("userId") String userId,
+            @Parameter(description = "Only facts with this tag") @QueryParam("tag") String tag,
+            @Parameter(description = "Most facts; default 100, at most 1000") @QueryParam("limit") String limit) {
+        int size = QueryParams.integer("limit", limit, 100, 1, config.query().maxPageSize());
+        return memories.forUser(config.tenant(), userId, tag, size);
     }
 }

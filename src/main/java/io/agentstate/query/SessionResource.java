@@ -1,10 +1,8 @@
 package io.agentstate.query;
 
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
+import java.util.List;
 
-import jakarta.ws.rs.DefaultValue;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
@@ -13,21 +11,31 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
+import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.jboss.resteasy.reactive.RestResponse;
 
+import io.agentstate.ingest.AppendResponse;
 import io.agentstate.ingest.IngestService;
 import io.agentstate.ledger.ArchiveRepository;
-import io.agentstate.ledger.Decision;
+import io.agentstate.ledger.ArchiveRepository.TimelineEntry;
+import io.agentstate.ledger.ArchiveRepository.TimelinePosition;
 import io.agentstate.ledger.SessionKey;
-import io.agentstate.ledger.SessionState;
 import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.platform.Problem;
 import io.agentstate.platform.ProblemException;
+import io.agentstate.platform.QueryParams;
 import io.smallrye.mutiny.Uni;
 
 /** Session reads: current state, timeline, past states, decisions and tool calls. */
 @Path("/sessions")
 @Produces(MediaType.APPLICATION_JSON)
 public class SessionResource {
+
+    private static final String JSON = MediaType.APPLICATION_JSON;
+    private static final String PROBLEM = Problem.MEDIA_TYPE;
 
     private final SessionReader reader;
     private final ArchiveRepository archive;
@@ -44,66 +52,103 @@ public class SessionResource {
     @GET
     @Path("/{sessionId}")
     @Operation(summary = "The current state of a session; ETag is its version")
-    public Uni<RestResponse<SessionState>> current(@PathParam("sessionId") String sessionId) {
+    @APIResponse(responseCode = "200", description = "The current state", content = @Content(mediaType = JSON, schema = @Schema(implementation = SessionResponse.class)))
+    @APIResponse(responseCode = "400", description = "Invalid session id", content = @Content(mediaType = PROBLEM, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "404", description = "No such session", content = @Content(mediaType = PROBLEM, schema = @Schema(implementation = Problem.class)))
+    public Uni<RestResponse<SessionResponse>> current(@PathParam("sessionId") String sessionId) {
         return reader.current(key(sessionId))
-                .map(state -> RestResponse.ResponseBuilder.ok(state).header("ETag", "\"" + state.version() + "\"")
+                .map(state -> RestResponse.ResponseBuilder.ok(SessionResponse.from(state))
+                        .header("ETag", "\"" + state.version() + "\"")
                         .build());
     }
 
     @GET
     @Path("/{sessionId}/events")
-    @Operation(summary = "The timeline, paged by version: accepted events, and rejected ones where they met the log")
-    public Uni<ArchiveRepository.TimelinePage> timeline(@PathParam("sessionId") String sessionId,
-            @QueryParam("fromVersion") @DefaultValue("1") long fromVersion, @QueryParam("limit") Integer limit,
-            @QueryParam("type") String type, @QueryParam("source") String source) {
-        int size = limit == null ? config.query().defaultPageSize() : limit;
-        if (size < 1 || size > config.query().maxPageSize()) {
-            throw ProblemException.badRequest("limit must be between 1 and " + config.query().maxPageSize());
+    @Operation(summary = "The timeline: accepted and refused events together, paged", description = "Entries come in "
+            + "timeline order: the refusals made while the session was at version n-1 (in log order), then version n. "
+            + "Follow next with ?cursor= until it is absent to see every entry exactly once; keep type and source the "
+            + "same on every page.")
+    @APIResponse(responseCode = "200", description = "A page of the timeline", content = @Content(mediaType = JSON, schema = @Schema(implementation = TimelineResponse.class)))
+    @APIResponse(responseCode = "400", description = "Invalid limit, fromVersion or cursor", content = @Content(mediaType = PROBLEM, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "404", description = "No such session (no event accepted or refused)", content = @Content(mediaType = PROBLEM, schema = @Schema(implementation = Problem.class)))
+    public Uni<TimelineResponse> timeline(@PathParam("sessionId") String sessionId,
+            @Parameter(description = "Start at this version, after the refusals that preceded it; default 1") @QueryParam("fromVersion") String fromVersion,
+            @Parameter(description = "The next value of the previous page; not with fromVersion") @QueryParam("cursor") String cursor,
+            @Parameter(description = "Most entries on the page, accepted and refused alike; default 100, at most 1000") @QueryParam("limit") String limit,
+            @Parameter(description = "Only events of this type") @QueryParam("type") String type,
+            @Parameter(description = "Only events from this source") @QueryParam("source") String source) {
+        int size = QueryParams.integer("limit", limit, config.query().defaultPageSize(), 1, config.query().maxPageSize());
+        if (fromVersion != null && cursor != null) {
+            throw QueryParams.invalid("cursor", "give fromVersion or cursor, not both");
         }
-        if (fromVersion < 1) {
-            throw ProblemException.badRequest("fromVersion must be 1 or more");
-        }
+        TimelinePosition from = cursor != null ? TimelineCursor.decode(cursor)
+                : TimelinePosition.fromVersion(QueryParams.atLeast("fromVersion", fromVersion, 1L, 1));
         SessionKey session = key(sessionId);
-        return archive.head(session)
-                .chain(head -> head.isEmpty() ? Uni.createFrom().failure(SessionReader.notFound(session))
-                        : archive.timeline(session, fromVersion, size, type, source));
+        // one entry more than the page tells whether another page follows
+        return archive.timeline(session, from, size + 1, type, source)
+                .chain(entries -> entries.isEmpty()
+                        ? archive.hasTimeline(session)
+                                .map(found -> {
+                                    if (!found) {
+                                        throw SessionReader.notFound(session);
+                                    }
+                                    return page(sessionId, entries, size);
+                                })
+                        : Uni.createFrom().item(page(sessionId, entries, size)));
     }
 
     @GET
     @Path("/{sessionId}/events/{eventId}")
-    @Operation(summary = "The ledger's decision on one event id (the Location of a 202)")
-    public Uni<Decision> decision(@PathParam("sessionId") String sessionId, @PathParam("eventId") String eventId) {
+    @Operation(summary = "The ledger's decision on one event id (the Location of a 202 and of a 201)", description = "The "
+            + "same body as the POST answer; 200 once decided, whatever the outcome (accepted, conflict, rejected), "
+            + "which the body carries.")
+    @APIResponse(responseCode = "200", description = "The decision", content = @Content(mediaType = JSON, schema = @Schema(implementation = AppendResponse.class)))
+    @APIResponse(responseCode = "404", description = "No decision on that id in this session (yet)", content = @Content(mediaType = PROBLEM, schema = @Schema(implementation = Problem.class)))
+    public Uni<AppendResponse> decision(@PathParam("sessionId") String sessionId, @PathParam("eventId") String eventId) {
         return ingest.decision(sessionId, eventId)
-                .map(decision -> decision.orElseThrow(() -> ProblemException.notFound("no decision yet for event "
-                        + eventId + " in session " + sessionId)));
+                .map(decision -> decision.map(AppendResponse::from)
+                        .orElseThrow(() -> ProblemException.notFound("no decision yet for event " + eventId
+                                + " in session " + sessionId)));
     }
 
     @GET
     @Path("/{sessionId}/state")
     @Operation(summary = "The state as it was at a version (?version=N) or a time (?at=RFC3339)")
-    public Uni<SessionState> past(@PathParam("sessionId") String sessionId, @QueryParam("version") Long version,
-            @QueryParam("at") String at) {
+    @APIResponse(responseCode = "200", description = "The past state", content = @Content(mediaType = JSON, schema = @Schema(implementation = SessionResponse.class)))
+    @APIResponse(responseCode = "400", description = "Neither or both of version and at, or a malformed one", content = @Content(mediaType = PROBLEM, schema = @Schema(implementation = Problem.class)))
+    @APIResponse(responseCode = "404", description = "No such session, version out of range, or no event by then", content = @Content(mediaType = PROBLEM, schema = @Schema(implementation = Problem.class)))
+    public Uni<SessionResponse> past(@PathParam("sessionId") String sessionId,
+            @Parameter(description = "A version, 1 or more") @QueryParam("version") String version,
+            @Parameter(description = "An RFC 3339 time; URL-encode a '+' offset as %2B") @QueryParam("at") String at) {
         if ((version == null) == (at == null)) {
             throw ProblemException.badRequest("give exactly one of version or at");
         }
         if (version != null) {
-            return reader.atVersion(key(sessionId), version);
+            return reader.atVersion(key(sessionId), QueryParams.atLeast("version", version, null, 1))
+                    .map(SessionResponse::from);
         }
-        Instant instant;
-        try {
-            instant = OffsetDateTime.parse(at).toInstant();
-        } catch (DateTimeParseException e) {
-            throw ProblemException.badRequest("at must be an RFC 3339 timestamp such as 2026-01-31T12:00:00Z");
-        }
-        return reader.atTime(key(sessionId), instant);
+        Instant instant = QueryParams.instant("at", at);
+        return reader.atTime(key(sessionId), instant)
+                .map(SessionResponse::from);
     }
 
     @GET
     @Path("/{sessionId}/tools/{callId}")
     @Operation(summary = "One tool call, so a restarted agent can tell whether it already ran")
-    public Uni<SessionState.ToolCall> toolCall(@PathParam("sessionId") String sessionId,
+    @APIResponse(responseCode = "200", description = "The tool call", content = @Content(mediaType = JSON, schema = @Schema(implementation = ToolCallResponse.class)))
+    @APIResponse(responseCode = "404", description = "No such session or tool call", content = @Content(mediaType = PROBLEM, schema = @Schema(implementation = Problem.class)))
+    public Uni<ToolCallResponse> toolCall(@PathParam("sessionId") String sessionId,
             @PathParam("callId") String callId) {
-        return reader.toolCall(key(sessionId), callId);
+        return reader.toolCall(key(sessionId), callId)
+                .map(ToolCallResponse::from);
+    }
+
+    private static TimelineResponse page(String sessionId, List<TimelineEntry> entries, int size) {
+        boolean more = entries.size() > size;
+        List<TimelineEntry> shown = more ? entries.subList(0, size) : entries;
+        TimelinePosition next = more ? shown.get(shown.size() - 1).next() : null;
+        return new TimelineResponse(sessionId, shown.stream().map(TimelineResponse.Entry::from).toList(),
+                next == null ? null : TimelineCursor.encode(next), next == null ? null : next.acceptedFrom());
     }
 
     private SessionKey key(String sessionId) {
