@@ -491,7 +491,7 @@ public final class EventCodec {
 
     private JsonNode read(byte[] bytes, long maxBytes) {
         if (bytes.length > maxBytes) {
-            throw new InvalidEventException("body of " + bytes.length + " bytes exceeds the limit of " + maxBytes);
+            throw new EventTooLargeException("body of " + bytes.length + " bytes exceeds the limit of " + maxBytes);
         }
         try {
             JsonNode tree = mapper.readTree(bytes);
@@ -520,7 +520,7 @@ public final class EventCodec {
 
     private void checkSize(int bytes, int max, String what) {
         if (bytes > max) {
-            throw new InvalidEventException(what + " of " + bytes + " bytes exceeds the limit of " + max);
+            throw new EventTooLargeException(what + " of " + bytes + " bytes exceeds the limit of " + max);
         }
     }
 

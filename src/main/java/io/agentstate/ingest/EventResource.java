@@ -4,6 +4,7 @@ import java.net.URI;
 
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -72,6 +73,20 @@ public class EventResource {
                                 .entity(AppendResponse.pending(sessionId,
                                         result.batch().events().stream().map(e -> e.id()).toList()))
                                 .build()));
+    }
+
+    @GET
+    @Path("/{sessionId}/events/{eventId}")
+    @Operation(summary = "The ledger's decision on one event id (the Location of a 202 and of a 201)", description = "The "
+            + "same body as the POST answer; 200 once decided, whatever the outcome (accepted, conflict, rejected), "
+            + "which the body carries.")
+    @APIResponse(responseCode = "200", description = "The decision", content = @Content(mediaType = JSON, schema = @Schema(implementation = AppendResponse.class)))
+    @APIResponse(responseCode = "404", description = "No decision on that id in this session (yet)", content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
+    public Uni<AppendResponse> decision(@PathParam("sessionId") String sessionId, @PathParam("eventId") String eventId) {
+        return ingest.decision(sessionId, eventId)
+                .map(decision -> decision.map(AppendResponse::from)
+                        .orElseThrow(() -> ProblemException.notFound("no decision yet for event " + eventId
+                                + " in session " + sessionId)));
     }
 
     @DELETE

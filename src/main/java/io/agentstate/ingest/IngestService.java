@@ -15,6 +15,7 @@ import io.agentstate.event.Event;
 import io.agentstate.event.EventBatch;
 import io.agentstate.event.EventCodec;
 import io.agentstate.event.EventType;
+import io.agentstate.event.EventTooLargeException;
 import io.agentstate.event.InvalidEventException;
 import io.agentstate.event.Text;
 import io.agentstate.ledger.ArchiveRepository;
@@ -71,7 +72,7 @@ public class IngestService {
         for (Event event : batch.events()) {
             int size = codec.encode(event).length;
             if (size > codec.limits().maxEventBytes()) {
-                throw new InvalidEventException("event " + event.id() + " of " + size + " bytes exceeds the limit of "
+                throw new EventTooLargeException("event " + Text.quote(event.id()) + " of " + size + " bytes exceeds the limit of "
                         + codec.limits().maxEventBytes());
             }
         }

@@ -24,6 +24,7 @@ import org.jboss.logging.Logger;
 import io.agentstate.event.Event;
 import io.agentstate.event.EventBatch;
 import io.agentstate.event.EventCodec;
+import io.agentstate.event.EventTooLargeException;
 import io.agentstate.event.InvalidEventException;
 import io.agentstate.event.Text;
 import io.agentstate.platform.AgentStateConfig;
@@ -209,7 +210,7 @@ public class SessionLedger {
                 for (Event event : batch.events()) {
                     byte[] payload = codec.encode(event);
                     if (payload.length > codec.limits().maxEventBytes()) {
-                        throw new InvalidEventException("event " + event.id() + " of " + payload.length
+                        throw new EventTooLargeException("event " + Text.quote(event.id()) + " of " + payload.length
                                 + " bytes exceeds the limit of " + codec.limits().maxEventBytes());
                     }
                     payloads.add(payload);

@@ -14,6 +14,7 @@ import org.jboss.resteasy.reactive.RestResponse;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 import org.jboss.resteasy.reactive.server.ServerResponseFilter;
 
+import io.agentstate.event.EventTooLargeException;
 import io.agentstate.event.InvalidEventException;
 
 /**
@@ -27,6 +28,11 @@ public class ProblemMapper {
     @ServerExceptionMapper
     public RestResponse<Problem> problem(ProblemException e, UriInfo uri) {
         return respond(e.problem().at(uri.getPath()));
+    }
+
+    @ServerExceptionMapper
+    public RestResponse<Problem> tooLarge(EventTooLargeException e, UriInfo uri) {
+        return respond(Problem.of(413, "too-large", "Too large", e.getMessage()).at(uri.getPath()));
     }
 
     @ServerExceptionMapper

@@ -17,8 +17,6 @@ import org.eclipse.microprofile.openapi.annotations.parameters.Parameter;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.jboss.resteasy.reactive.RestResponse;
 
-import io.agentstate.ingest.AppendResponse;
-import io.agentstate.ingest.IngestService;
 import io.agentstate.ledger.ArchiveRepository;
 import io.agentstate.ledger.ArchiveRepository.TimelineEntry;
 import io.agentstate.ledger.ArchiveRepository.TimelinePosition;
@@ -29,7 +27,7 @@ import io.agentstate.platform.ProblemException;
 import io.agentstate.platform.QueryParams;
 import io.smallrye.mutiny.Uni;
 
-/** Session reads: current state, timeline, past states, decisions and tool calls. */
+/** Session reads: current state, timeline, past states and tool calls. */
 @Path("/sessions")
 @Produces(MediaType.APPLICATION_JSON)
 public class SessionResource {
@@ -39,13 +37,11 @@ public class SessionResource {
 
     private final SessionReader reader;
     private final ArchiveRepository archive;
-    private final IngestService ingest;
     private final AgentStateConfig config;
 
-    SessionResource(SessionReader reader, ArchiveRepository archive, IngestService ingest, AgentStateConfig config) {
+    SessionResource(SessionReader reader, ArchiveRepository archive, AgentStateConfig config) {
         this.reader = reader;
         this.archive = archive;
-        this.ingest = ingest;
         this.config = config;
     }
 
@@ -95,20 +91,6 @@ public class SessionResource {
                                     return page(sessionId, entries, size);
                                 })
                         : Uni.createFrom().item(page(sessionId, entries, size)));
-    }
-
-    @GET
-    @Path("/{sessionId}/events/{eventId}")
-    @Operation(summary = "The ledger's decision on one event id (the Location of a 202 and of a 201)", description = "The "
-            + "same body as the POST answer; 200 once decided, whatever the outcome (accepted, conflict, rejected), "
-            + "which the body carries.")
-    @APIResponse(responseCode = "200", description = "The decision", content = @Content(mediaType = JSON, schema = @Schema(implementation = AppendResponse.class)))
-    @APIResponse(responseCode = "404", description = "No decision on that id in this session (yet)", content = @Content(mediaType = PROBLEM, schema = @Schema(implementation = Problem.class)))
-    public Uni<AppendResponse> decision(@PathParam("sessionId") String sessionId, @PathParam("eventId") String eventId) {
-        return ingest.decision(sessionId, eventId)
-                .map(decision -> decision.map(AppendResponse::from)
-                        .orElseThrow(() -> ProblemException.notFound("no decision yet for event " + eventId
-                                + " in session " + sessionId)));
     }
 
     @GET
