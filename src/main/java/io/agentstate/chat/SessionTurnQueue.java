@@ -26,7 +26,7 @@ public class SessionTurnQueue {
     public <T> Uni<T> run(SessionKey session, Supplier<Uni<T>> turn) {
         return Uni.createFrom().deferred(() -> {
             Slot slot = enqueue(session);
-            return Uni.createFrom().completionStage(slot.previous)
+            return Uni.createFrom().completionStage(slot.gate())
                     .invoke(slot::started)
                     .chain(ignored -> turn.get())
                     .onTermination().invoke(slot::finished);
@@ -37,7 +37,7 @@ public class SessionTurnQueue {
     public <T> Multi<T> stream(SessionKey session, Supplier<Multi<T>> turn) {
         return Multi.createFrom().deferred(() -> {
             Slot slot = enqueue(session);
-            return Uni.createFrom().completionStage(slot.previous)
+            return Uni.createFrom().completionStage(slot.gate())
                     .invoke(slot::started)
                     .onItem().transformToMulti(ignored -> turn.get())
                     .onTermination().invoke(slot::finished);
@@ -65,6 +65,11 @@ public class SessionTurnQueue {
             this.session = session;
             this.mine = mine;
             this.previous = previous;
+        }
+
+        // A copy: cancelling a waiting turn cancels the stage it waits on, which must not be the earlier turn's own.
+        CompletableFuture<Void> gate() {
+            return previous.copy();
         }
 
         void started() {
