@@ -1,7 +1,5 @@
 package io.agentstate.chat;
 
-import jakarta.validation.Valid;
-import jakarta.validation.constraints.NotBlank;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
@@ -11,9 +9,11 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 
 import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.media.Content;
+import org.eclipse.microprofile.openapi.annotations.media.Schema;
+import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.jboss.resteasy.reactive.RestStreamElementType;
 
-import io.agentstate.platform.ProblemException;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 
@@ -21,25 +21,32 @@ import io.smallrye.mutiny.Uni;
 @Path("/sessions")
 public class ChatResource {
 
-    /** A user's message for one turn. */
-    public record ChatRequest(@NotBlank String message) {
+    /** A user's message for one turn: {@code {"message": "..."}} (the OpenAPI schema of the body). */
+    public record ChatRequest(String message) {
     }
 
-    private final ChatService chat;
+    private final TurnRequests requests;
+    private final ChatTurnService turns;
+    private final ChatStreamService streams;
 
-    ChatResource(ChatService chat) {
-        this.chat = chat;
+    ChatResource(TurnRequests requests, ChatTurnService turns, ChatStreamService streams) {
+        this.requests = requests;
+        this.turns = turns;
+        this.streams = streams;
     }
 
+    // The body is read as bytes and checked by TurnRequests, so every invalid request gets a chat problem type, in
+    // the same order, whether or not a model is configured.
     @POST
     @Path("/{sessionId}/chat")
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     @Operation(summary = "One turn: the reply and the session version it was recorded at. Idempotency-Key makes a "
             + "retry return the same reply without calling the model again")
-    public Uni<ChatService.ChatReply> chat(@PathParam("sessionId") String sessionId,
-            @HeaderParam("Idempotency-Key") String idempotencyKey, @Valid ChatRequest request) {
-        return chat.turn(sessionId, message(request), idempotencyKey);
+    public Uni<ChatReply> chat(@PathParam("sessionId") String sessionId,
+            @HeaderParam("Idempotency-Key") String idempotencyKey,
+            @RequestBody(content = @Content(schema = @Schema(implementation = ChatRequest.class))) byte[] body) {
+        return turns.turn(requests.validate(sessionId, idempotencyKey, body));
     }
 
     @POST
@@ -48,15 +55,9 @@ public class ChatResource {
     @Produces(MediaType.SERVER_SENT_EVENTS)
     @RestStreamElementType(MediaType.APPLICATION_JSON)
     @Operation(summary = "One turn, streamed: token events, then done with the version (restart if the turn lost a race)")
-    public Multi<ChatService.ChatEvent> stream(@PathParam("sessionId") String sessionId,
-            @HeaderParam("Idempotency-Key") String idempotencyKey, @Valid ChatRequest request) {
-        return chat.stream(sessionId, message(request), idempotencyKey);
-    }
-
-    private static String message(ChatRequest request) {
-        if (request == null) {
-            throw ProblemException.badRequest("body must be {\"message\": \"...\"}");
-        }
-        return request.message();
+    public Multi<ChatEvent> stream(@PathParam("sessionId") String sessionId,
+            @HeaderParam("Idempotency-Key") String idempotencyKey,
+            @RequestBody(content = @Content(schema = @Schema(implementation = ChatRequest.class))) byte[] body) {
+        return streams.stream(requests.validate(sessionId, idempotencyKey, body));
     }
 }

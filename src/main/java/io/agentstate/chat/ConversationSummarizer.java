@@ -1,10 +1,15 @@
 package io.agentstate.chat;
 
+import jakarta.enterprise.context.ApplicationScoped;
+
 import dev.langchain4j.service.SystemMessage;
 import dev.langchain4j.service.UserMessage;
 import io.quarkiverse.langchain4j.RegisterAiService;
 
 /** Folds older conversation messages into the running summary; stateless (no memory). */
+// Application scoped: the extension's default is request scoped, which made every call off the request thread
+// juggle request contexts (see docs/chat.md, "Threads and request contexts").
+@ApplicationScoped
 @RegisterAiService(chatMemoryProviderSupplier = RegisterAiService.NoChatMemoryProviderSupplier.class)
 public interface ConversationSummarizer {
 

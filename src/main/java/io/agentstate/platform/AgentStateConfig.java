@@ -42,9 +42,12 @@ public interface AgentStateConfig {
         @WithDefault("10")
         int keepVerbatimMessages();
 
-        /** Attempts of a turn that keeps losing the race for its session version. Default 3. */
-        @WithDefault("3")
-        int maxAttempts();
+        /**
+         * How long a turn that keeps losing the race for its session version (another replica, an agent writing) is
+         * rebuilt on the new state and retried, from its first attempt. Default 60 s.
+         */
+        @WithDefault("60s")
+        Duration turnDeadline();
     }
 
     interface Ingest {

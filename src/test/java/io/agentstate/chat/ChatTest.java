@@ -1,18 +1,26 @@
 package io.agentstate.chat;
 
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.containing;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 
 import jakarta.inject.Inject;
 
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -38,6 +46,30 @@ class ChatTest {
 
     @Inject
     RedisDataSource redis;
+
+    @Inject
+    SessionTurnQueue queue;
+
+    // Extra behaviours of the model server for these tests: a slow answer (a window for another writer to move the
+    // session), and replies too large to record, by characters and by bytes.
+    @BeforeAll
+    static void stubMore() {
+        String completion = """
+                {"id":"chatcmpl-stub","object":"chat.completion","created":1700000000,"model":"stub-model",
+                 "choices":[{"index":0,"message":{"role":"assistant","content":"%s"},"finish_reason":"stop"}]}""";
+        ModelStubResource.server().stubFor(post(urlPathMatching("/v1/chat/completions")).atPriority(1)
+                .withRequestBody(containing("SLOW-ME"))
+                .willReturn(aResponse().withFixedDelay(1500).withHeader("Content-Type", "application/json")
+                        .withBody(completion.formatted("slow answer"))));
+        ModelStubResource.server().stubFor(post(urlPathMatching("/v1/chat/completions")).atPriority(1)
+                .withRequestBody(containing("HUGE-CHARS-ME"))
+                .willReturn(aResponse().withHeader("Content-Type", "application/json")
+                        .withBody(completion.formatted("x".repeat(200_001)))));
+        ModelStubResource.server().stubFor(post(urlPathMatching("/v1/chat/completions")).atPriority(1)
+                .withRequestBody(containing("HUGE-BYTES-ME"))
+                .willReturn(aResponse().withHeader("Content-Type", "application/json; charset=utf-8")
+                        .withBody(completion.formatted("\u20ac".repeat(100_000)))));
+    }
 
     private static Response chat(String session, String message, String key) {
         var request = given().contentType(ContentType.JSON).body("{\"message\":\"" + message + "\"}");
@@ -149,6 +181,102 @@ class ChatTest {
     }
 
     @Test
+    void shouldAnswerAndRecordEveryConcurrentTurnOfOneSessionWhole() throws Exception {
+        String session = "many-" + UUID.randomUUID();
+        String m = session.substring(5, 13);
+        int turns = 8;
+        List<CompletableFuture<Response>> answers = new ArrayList<>();
+        for (int i = 0; i < turns; i++) {
+            int n = i;
+            answers.add(CompletableFuture.supplyAsync(() -> chat(session, m + "-c" + n, session + "-k" + n)));
+        }
+        Map<String, Integer> answered = new HashMap<>();
+        for (int i = 0; i < turns; i++) {
+            Response answer = answers.get(i).get();
+            answer.then().statusCode(200).body("reply", equalTo("echo: " + m + "-c" + i))
+                    .body("turnId", equalTo(session + "-k" + i)).body("repeated", equalTo(false));
+            answered.put(m + "-c" + i, answer.jsonPath().getInt("version"));
+        }
+
+        // Accepted versions are 1..n without a gap; apart from a summary the budget may trigger, they are the turns'
+        // messages, each user message immediately followed by its own answer, at the version its answer named.
+        Response timeline = given().queryParam("limit", 100).get("/sessions/{id}/events", session);
+        List<JsonNode> accepted = new ArrayList<>();
+        for (JsonNode entry : readTree(timeline.asString()).get("entries")) {
+            if (entry.hasNonNull("version")) {
+                accepted.add(entry);
+            }
+        }
+        for (int i = 0; i < accepted.size(); i++) {
+            assertThat(accepted.get(i).get("version").asInt()).isEqualTo(i + 1);
+        }
+        List<JsonNode> messages = accepted.stream()
+                .filter(e -> e.at("/event/type").asText().equals("agentstate.message.appended")).toList();
+        assertThat(accepted).filteredOn(e -> !e.at("/event/type").asText().equals("agentstate.message.appended"))
+                .allSatisfy(e -> assertThat(e.at("/event/type").asText()).isEqualTo("agentstate.summary.recorded"));
+        assertThat(messages).hasSize(2 * turns);
+        Map<String, Integer> recorded = new HashMap<>();
+        for (int i = 0; i < messages.size(); i += 2) {
+            JsonNode user = messages.get(i);
+            JsonNode assistant = messages.get(i + 1);
+            assertThat(user.at("/event/data/role").asText()).isEqualTo("user");
+            assertThat(assistant.at("/event/data/role").asText()).isEqualTo("assistant");
+            assertThat(assistant.get("version").asInt()).isEqualTo(user.get("version").asInt() + 1);
+            assertThat(assistant.at("/event/data/content").asText())
+                    .isEqualTo("echo: " + user.at("/event/data/content").asText());
+            recorded.put(user.at("/event/data/content").asText(), assistant.get("version").asInt());
+        }
+        assertThat(recorded).isEqualTo(answered);
+        await().atMost(Duration.ofSeconds(10)).until(() -> queue.busySessions() == 0);
+    }
+
+    @Test
+    void shouldRetryATurnThatLostTheRaceOnTheNewStateWithoutBurningItsKey() throws Exception {
+        String session = "race-" + UUID.randomUUID();
+        String marker = session.substring(5, 13) + " SLOW-ME";
+        String key = "race-key-" + UUID.randomUUID();
+        appendAgentMessage(session, session + "-e1", "before the turn").then().statusCode(201)
+                .body("version", equalTo(1));
+        CompletableFuture<Response> turn = CompletableFuture.supplyAsync(() -> chat(session, marker, key));
+        // while the model is answering, another writer (an agent, another replica) moves the session on
+        await().atMost(Duration.ofSeconds(10)).until(() -> requestsMentioning(marker).size() == 1);
+        appendAgentMessage(session, session + "-e2", "during the turn").then().statusCode(201)
+                .body("version", equalTo(2));
+
+        turn.get().then().statusCode(200).body("reply", equalTo("slow answer")).body("version", equalTo(4))
+                .body("repeated", equalTo(false));
+        List<JsonNode> asked = requestsMentioning(marker);
+        assertThat(asked).hasSize(2);
+        // the second attempt was built on the new state
+        assertThat(roles(asked.get(1))).isEqualTo("system:" + SYSTEM + " | user:before the turn | user:during the turn"
+                + " | user:" + marker);
+        Response state = given().get("/sessions/{id}", session);
+        assertThat(state.jsonPath().getList("messages.content", String.class))
+                .containsExactly("before the turn", "during the turn", marker, "slow answer");
+
+        // the lost attempt did not burn the key: a repeat gets the recorded reply, without a model call
+        chat(session, marker, key).then().statusCode(200).body("reply", equalTo("slow answer"))
+                .body("version", equalTo(4)).body("repeated", equalTo(true));
+        assertThat(requestsMentioning(marker)).hasSize(2);
+    }
+
+    @Test
+    void shouldAnswer502WhenTheReplyIsTooLargeToRecord() {
+        String session = "huge-" + UUID.randomUUID();
+        chat(session, "hello", null).then().statusCode(200).body("version", equalTo(2));
+        String before = given().get("/sessions/{id}", session).asString();
+        chat(session, "please HUGE-CHARS-ME", null).then().statusCode(502).contentType("application/problem+json")
+                .body("type", equalTo("https://agent-state.dev/problems/model-reply-too-large"))
+                .body("status", equalTo(502))
+                .body("detail", containsString("200001 characters"))
+                .body("detail", containsString("the session is unchanged"));
+        chat(session, "please HUGE-BYTES-ME", null).then().statusCode(502).contentType("application/problem+json")
+                .body("type", equalTo("https://agent-state.dev/problems/model-reply-too-large"))
+                .body("detail", containsString("agent-state.ingest.max-event-bytes (262144)"));
+        assertThat(readTree(given().get("/sessions/{id}", session).asString())).isEqualTo(readTree(before));
+    }
+
+    @Test
     void shouldCallTheModelOnceForARetriedTurn() {
         String session = "idem-" + UUID.randomUUID();
         String marker = session.substring(5, 13) + "-once";
@@ -185,10 +313,18 @@ class ChatTest {
         String session = "fail-" + UUID.randomUUID();
         chat(session, "hello", null).then().statusCode(200).body("version", equalTo(2));
         String before = given().get("/sessions/{id}", session).asString();
-        chat(session, "please TIMEOUT-ME", null).then().statusCode(504)
-                .contentType("application/problem+json").body("status", equalTo(504));
-        chat(session, "please FAIL-ME", null).then().statusCode(502)
-                .contentType("application/problem+json").body("status", equalTo(502));
+        String m = session.substring(5, 13);
+        chat(session, m + " please TIMEOUT-ME", null).then().statusCode(504)
+                .contentType("application/problem+json").body("status", equalTo(504))
+                .body("type", equalTo("https://agent-state.dev/problems/model-timeout"))
+                .body("detail", equalTo("the model did not answer in time; the session is unchanged"));
+        chat(session, m + " please FAIL-ME", null).then().statusCode(502)
+                .contentType("application/problem+json").body("status", equalTo(502))
+                .body("type", equalTo("https://agent-state.dev/problems/model-error"))
+                .body("detail", equalTo("the model call failed; the session is unchanged"));
+        // max-retries=1 is one retry after the first attempt: a failing call costs two requests, a timeout two waits
+        assertThat(requestsMentioning(m + " please FAIL-ME")).hasSize(2);
+        assertThat(requestsMentioning(m + " please TIMEOUT-ME")).hasSize(2);
         assertThat(readTree(given().get("/sessions/{id}", session).asString())).isEqualTo(readTree(before));
         // a model failure on a new session creates nothing
         given().contentType(ContentType.JSON).body("{\"message\":\"FAIL-ME\"}")
@@ -222,8 +358,16 @@ class ChatTest {
     void shouldRejectABlankMessage() {
         given().contentType(ContentType.JSON).body("{\"message\":\"  \"}").post("/sessions/{id}/chat", "blank-x")
                 .then().statusCode(400).contentType("application/problem+json")
-                .body("status", equalTo(400)).body("detail", org.hamcrest.Matchers.containsString("message"));
+                .body("status", equalTo(400)).body("type", equalTo("https://agent-state.dev/problems/invalid-request"))
+                .body("detail", equalTo("message must not be blank"));
         given().get("/sessions/{id}", "blank-x").then().statusCode(404);
+    }
+
+    private static Response appendAgentMessage(String session, String id, String content) {
+        return given().contentType(ContentType.JSON).header("Idempotency-Key", id)
+                .body("{\"source\":\"agent://planner\",\"type\":\"agentstate.message.appended\","
+                        + "\"data\":{\"role\":\"user\",\"content\":\"" + content + "\"}}")
+                .post("/sessions/{id}/events", session);
     }
 
     private static JsonNode readTree(String json) {

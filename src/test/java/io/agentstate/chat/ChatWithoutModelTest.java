@@ -22,6 +22,8 @@ import io.restassured.http.ContentType;
 @TestProfile(ChatWithoutModelTest.NoApiKey.class)
 class ChatWithoutModelTest {
 
+    private static final String INVALID = "https://agent-state.dev/problems/invalid-request";
+
     /** No model credentials at all. */
     public static class NoApiKey implements QuarkusTestProfile {
         @Override
@@ -35,6 +37,7 @@ class ChatWithoutModelTest {
         String session = "nokey-" + UUID.randomUUID();
         given().contentType(ContentType.JSON).body("{\"message\":\"hi\"}").post("/sessions/{id}/chat", session)
                 .then().statusCode(503).contentType("application/problem+json")
+                .body("type", equalTo("https://agent-state.dev/problems/model-not-configured"))
                 .body("detail", containsString("QUARKUS_LANGCHAIN4J_OPENAI_API_KEY"));
         given().contentType(ContentType.JSON).header("Idempotency-Key", session + "-1")
                 .body("{\"source\":\"agent://t\",\"type\":\"agentstate.message.appended\","
@@ -42,5 +45,30 @@ class ChatWithoutModelTest {
                 .post("/sessions/{id}/events", session).then().statusCode(201).body("version", equalTo(1));
         given().get("/sessions/{id}", session).then().statusCode(200).body("messages[0].content", equalTo("still works"));
         given().get("/q/health/ready").then().statusCode(200);
+    }
+
+    @Test
+    void shouldAnswer400ForAnInvalidRequestBeforeSayingTheModelIsNotConfigured() {
+        String session = "nokey-" + UUID.randomUUID();
+        for (String route : new String[] { "/sessions/{id}/chat", "/sessions/{id}/chat/stream" }) {
+            given().contentType(ContentType.JSON).header("Idempotency-Key", "bad key!").body("{\"message\":\"hi\"}")
+                    .post(route, session).then().statusCode(400).contentType("application/problem+json")
+                    .body("type", equalTo(INVALID)).body("status", equalTo(400))
+                    .body("detail", containsString("Idempotency-Key"))
+                    .body("instance", equalTo(route.replace("{id}", session)));
+            given().contentType(ContentType.JSON).body("{\"message\":\"hi\"}").post(route, "bad session!")
+                    .then().statusCode(400).contentType("application/problem+json")
+                    .body("type", equalTo(INVALID)).body("detail", containsString("session id"));
+            given().contentType(ContentType.JSON).body("{not json").post(route, session)
+                    .then().statusCode(400).contentType("application/problem+json")
+                    .body("type", equalTo(INVALID)).body("detail", containsString("not valid JSON"));
+            given().contentType(ContentType.JSON).body("[\"hi\"]").post(route, session)
+                    .then().statusCode(400).body("type", equalTo(INVALID))
+                    .body("detail", equalTo("body must be a JSON object {\"message\": \"...\"}"));
+            given().contentType(ContentType.JSON).body("{\"message\":\"  \"}").post(route, session)
+                    .then().statusCode(400).body("type", equalTo(INVALID))
+                    .body("detail", equalTo("message must not be blank"));
+        }
+        given().get("/sessions/{id}", session).then().statusCode(404);
     }
 }

@@ -52,9 +52,9 @@ class PromptWindowTest {
 
     @Test
     void shouldKeepSummaryIdsWithinTheEventIdLimit() {
-        assertThat(ChatService.summaryId("short", 7)).isEqualTo("summary:short:7");
-        String longId = ChatService.summaryId("s".repeat(128), 7);
+        assertThat(SummaryScheduler.summaryId("short", 7)).isEqualTo("summary:short:7");
+        String longId = SummaryScheduler.summaryId("s".repeat(128), 7);
         assertThat(longId).hasSizeLessThanOrEqualTo(128).startsWith("summary:").endsWith(":7");
-        assertThat(ChatService.summaryId("s".repeat(128), 7)).isEqualTo(longId);
+        assertThat(SummaryScheduler.summaryId("s".repeat(128), 7)).isEqualTo(longId);
     }
 }
