@@ -4,12 +4,11 @@ import java.time.Duration;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
-
 import io.agentstate.ledger.SessionKey;
 import io.agentstate.ledger.SessionState;
+import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.Problem;
 import io.agentstate.platform.ProblemException;
-import io.agentstate.platform.AgentStateConfig;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 

@@ -6,7 +6,6 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
-
 import io.agentstate.ledger.SessionKey;
 import io.agentstate.ledger.SessionState;
 import io.agentstate.platform.AgentStateConfig;

@@ -1,6 +1,5 @@
 package io.agentstate.ingest;
 
-import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -16,7 +15,7 @@ import jakarta.enterprise.event.Observes;
 import org.jboss.logging.Logger;
 
 import io.agentstate.ledger.Decision;
-import io.agentstate.ledger.ViewCodec;
+import io.agentstate.ledger.SessionViewStore;
 import io.agentstate.platform.RedisKeys;
 import io.agentstate.platform.RedisSubscription;
 import io.quarkus.runtime.ShutdownEvent;
@@ -66,8 +65,8 @@ public class DecisionWaiter {
     private void onDecision(String json) {
         Decision decision;
         try {
-            decision = ViewCodec.json().readValue(json, Decision.class);
-        } catch (IOException e) {
+            decision = SessionViewStore.announcement(json);
+        } catch (RuntimeException e) {
             LOG.warnf("Unreadable decision announcement ignored: %s", e.getMessage());
             return;
         }

@@ -14,9 +14,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.agentstate.event.Event;
 import io.agentstate.event.EventBatch;
 import io.agentstate.event.EventCodec;
-import io.agentstate.event.EventType;
 import io.agentstate.event.EventTooLargeException;
-import io.agentstate.event.InvalidEventException;
+import io.agentstate.event.EventType;
 import io.agentstate.event.Text;
 import io.agentstate.ledger.ArchiveRepository;
 import io.agentstate.ledger.Decision;
@@ -72,8 +71,9 @@ public class IngestService {
         for (Event event : batch.events()) {
             int size = codec.encode(event).length;
             if (size > codec.limits().maxEventBytes()) {
-                throw new EventTooLargeException("event " + Text.quote(event.id()) + " of " + size + " bytes exceeds the limit of "
-                        + codec.limits().maxEventBytes());
+                throw new EventTooLargeException(
+                        "event " + Text.quote(event.id()) + " of " + size + " bytes exceeds the limit of "
+                                + codec.limits().maxEventBytes());
             }
         }
         String firstId = batch.first().id();

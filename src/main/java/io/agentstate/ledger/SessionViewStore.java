@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -111,6 +112,17 @@ public class SessionViewStore {
                 .map(response -> response != null && response.toLong() == 1L);
     }
 
+    /**
+     * Installs a view rebuilt from PostgreSQL, then drops it again unless {@code stillCurrent} says the state it holds
+     * is still the session's (the reader checks the head once more after the install).
+     */
+    public Uni<Void> installRebuilt(SessionState state, Supplier<Uni<Boolean>> stillCurrent) {
+        return install(state)
+                .chain(installed -> !installed ? Uni.createFrom().voidItem()
+                        : stillCurrent.get().chain(current -> current ? Uni.createFrom().voidItem()
+                                : invalidate(List.of(new SessionKey(state.tenant(), state.sessionId())))));
+    }
+
     /** Drops views so the next read rebuilds them from PostgreSQL. */
     public Uni<Void> invalidate(Collection<SessionKey> sessions) {
         if (sessions.isEmpty()) {
@@ -121,6 +133,11 @@ public class SessionViewStore {
             requests.add(delete(session));
         }
         return cluster ? each(requests) : batch(requests);
+    }
+
+    /** A decision as the ledger announces it on the decision channel. */
+    public static Decision announcement(String json) {
+        return ViewCodec.read(json, Decision.class);
     }
 
     /** A decision kept for waiting writers, if it has not expired. */

@@ -1,5 +1,8 @@
 package io.agentstate.query;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
 import java.time.Instant;
 import java.util.Optional;
 
@@ -32,6 +35,8 @@ public class SessionReader {
     }
 
     /** The current state; 404 when the session has no event. */
+    private final Map<SessionKey, Uni<SessionState>> rebuilding = new ConcurrentHashMap<>();
+
     public Uni<SessionState> current(SessionKey session) {
         return views.read(session)
                 .chain(view -> {
@@ -44,25 +49,30 @@ public class SessionReader {
                 });
     }
 
-    /** Rebuilds a view from PostgreSQL and caches it. */
+    /**
+     * Rebuilds a view from PostgreSQL and caches it. Single-flight per session: readers that miss while a rebuild is
+     * under way share its result instead of each folding the archive again.
+     */
     public Uni<SessionState> rehydrate(SessionKey session) {
+        return Uni.createFrom().deferred(() -> rebuilding.computeIfAbsent(session, key -> rebuild(key)
+                .onTermination().invoke(() -> rebuilding.remove(key))
+                .memoize().indefinitely()));
+    }
+
+    private Uni<SessionState> rebuild(SessionKey session) {
         return archive.head(session)
                 .map(head -> head.orElseThrow(() -> notFound(session)))
                 .chain(head -> archive.stateAt(session, head.version()))
-                .call(views::install)
-                .invoke(() -> meters.counter("agentstate.query.rehydrations").increment())
-                .call(state -> dropIfOvertaken(session, state));
+                .call(state -> views.installRebuilt(state, () -> stillCurrent(session, state)))
+                .invoke(() -> meters.counter("agentstate.query.rehydrations").increment());
     }
 
-    // The ledger skips views that are not cached; if it committed while we rebuilt, the view we installed is already
-    // behind, so drop it and let the next read rebuild (the state we return was exact at its version).
-    private Uni<Void> dropIfOvertaken(SessionKey session, SessionState installed) {
+    // The floor in Redis refuses an install the ledger has already overtaken; an erasure (which starts the session
+    // again at version 0) is caught here: the first event's time tells two lives of one id apart.
+    private Uni<Boolean> stillCurrent(SessionKey session, SessionState installed) {
         return archive.head(session)
-                // an erasure restarts versions at 1, so the first event's time tells two lives of one id apart
-                .chain(head -> head.isEmpty() || head.get().version() > installed.version()
-                        || !java.util.Objects.equals(head.get().createdAt(), installed.createdAt())
-                                ? views.invalidate(java.util.List.of(session))
-                                : Uni.createFrom().voidItem());
+                .map(head -> head.isPresent() && head.get().version() <= installed.version()
+                        && java.util.Objects.equals(head.get().createdAt(), installed.createdAt()));
     }
 
     /** The state right after a version. */

@@ -51,7 +51,9 @@ class HostileInputTest {
 
     @AfterAll
     static void close() {
-        producer.close();
+        if (producer != null) {
+            producer.close();
+        }
     }
 
     @Test
