@@ -307,9 +307,14 @@ public final class FaultProxy implements AutoCloseable {
         }
     }
 
+    @Override
+    public String toString() {
+        return "fault proxy " + name + " (:" + port() + " -> " + target.getPort() + ", " + mode + ")";
+    }
+
     /** Host and port out of a URL of any scheme the stack uses. */
-    record HostPort(String host, int port) {
-        static HostPort of(String url) {
+    public record HostPort(String host, int port) {
+        public static HostPort of(String url) {
             String rest = url.substring(url.indexOf("//") + 2);
             int at = rest.lastIndexOf('@');
             if (at >= 0) {
