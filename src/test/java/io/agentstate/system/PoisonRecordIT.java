@@ -23,12 +23,9 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.utils.Utils;
 import org.jboss.logging.Logger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 
 import io.agentstate.testsupport.DeadLetterLog;
 import io.agentstate.testsupport.History;
@@ -39,10 +36,9 @@ import io.agentstate.testsupport.localstack.LocalStack;
 
 /**
  * Hostile records on the log (I8): each is dead-lettered exactly once and the valid records behind it on the same
- * partition are applied. Each test works on its own partitions of one shared stack, so a partition one of them wedges
- * does not hide or cause a failure in another.
+ * partition are applied. Each test gets its own stack and service: one ledger consumes every partition in shared
+ * batches, so a record that wedges it would otherwise fail the other tests too and hide what they check.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PoisonRecordIT {
 
     private static final Logger LOG = Logger.getLogger(PoisonRecordIT.class);
@@ -54,7 +50,7 @@ class PoisonRecordIT {
     private int maxMessageBytes;
     private LivenessWatch liveness;
 
-    @BeforeAll
+    @BeforeEach
     void start() throws Exception {
         Path logs = Files.createDirectories(Path.of("target", "system-logs"));
         stack = LocalStack.start(LocalStack.Settings.throwaway());
@@ -68,22 +64,21 @@ class PoisonRecordIT {
             maxMessageBytes = Integer.parseInt(config.get("max.message.bytes").value());
         }
         assertThat(partitions).as("partitions of the event topic").isGreaterThanOrEqualTo(5);
-    }
-
-    @BeforeEach
-    void watch() {
         liveness = LivenessWatch.of(service, "poison");
     }
 
     @AfterEach
-    void healthy() throws Exception {
-        liveness.close();
-        assertThat(liveness.failures()).as("liveness").isEmpty();
-        await("ready").atMost(Duration.ofMinutes(1)).until(() -> service.health("ready") == 200);
+    void stop() throws Exception {
+        try {
+            liveness.close();
+            assertThat(liveness.failures()).as("liveness").isEmpty();
+            await("ready").atMost(Duration.ofMinutes(1)).until(() -> service.health("ready") == 200);
+        } finally {
+            closeAll();
+        }
     }
 
-    @AfterAll
-    void stop() throws Exception {
+    private void closeAll() throws Exception {
         if (service != null) {
             service.close();
         }
