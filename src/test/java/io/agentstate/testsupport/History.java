@@ -90,8 +90,9 @@ public final class History {
     public static boolean applied(ServiceProcess service, String session, String eventId) throws InterruptedException {
         try {
             HttpResponse<String> decision = service.get("/sessions/" + session + "/events/" + eventId);
+            // the decision endpoint spells outcomes in capitals, the timeline in lower case
             return decision.statusCode() == 200
-                    && "accepted".equals(JSON.readTree(decision.body()).path("outcome").asText());
+                    && "accepted".equalsIgnoreCase(JSON.readTree(decision.body()).path("outcome").asText());
         } catch (IOException e) {
             return false;
         }
@@ -103,9 +104,7 @@ public final class History {
             if (last == null) {
                 continue;
             }
-            HttpResponse<String> decision = service.get("/sessions/" + session + "/events/" + last);
-            if (decision.statusCode() != 200 || !"accepted".equals(JSON.readTree(decision.body()).path("outcome")
-                    .asText())) {
+            if (!applied(service, session, last)) {
                 return false;
             }
         }
