@@ -90,12 +90,17 @@ public final class ServiceProcess implements AutoCloseable {
     public void pause() throws IOException, InterruptedException {
         signal("STOP");
         paused = true;
+        // the signal is delivered asynchronously: return once the kernel reports every thread stopped
+        Awaitility.await("service stopped").atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO)
+                .pollInterval(Duration.ofMillis(10)).until(this::isStopped);
     }
 
     /** Lets a paused JVM run again with SIGCONT. */
     public void resume() throws IOException, InterruptedException {
         signal("CONT");
         paused = false;
+        Awaitility.await("service running").atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO)
+                .pollInterval(Duration.ofMillis(10)).until(() -> !isStopped());
     }
 
     /** Whether the kernel reports the process as stopped (state {@code T} in {@code /proc/<pid>/stat}). */
