@@ -9,7 +9,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.awaitility.Awaitility;
@@ -23,6 +25,8 @@ public final class ServiceProcess implements AutoCloseable {
     private final Process process;
     private final int port;
     private final Path log;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    private volatile boolean paused;
 
     private ServiceProcess(Process process, int port, Path log) {
         this.process = process;
@@ -33,13 +37,24 @@ public final class ServiceProcess implements AutoCloseable {
     /** Starts the packaged service against a stack and waits until it reports ready. */
     public static ServiceProcess start(LocalStack stack, int port, Path log, String... extraProperties)
             throws IOException, InterruptedException {
+        return start(stack, Map.of(), port, log, extraProperties);
+    }
+
+    /**
+     * Starts the packaged service against a stack, with some of the stack's endpoints replaced (a fault proxy's address
+     * for {@code quarkus.datasource.reactive.url}, {@code quarkus.datasource.jdbc.url} or {@code quarkus.redis.hosts}).
+     */
+    public static ServiceProcess start(LocalStack stack, Map<String, String> endpoints, int port, Path log,
+            String... extraProperties) throws IOException, InterruptedException {
         String jar = System.getProperty("agentstate.app.jar", "target/quarkus-app/quarkus-run.jar");
         if (!Files.exists(Path.of(jar))) {
             throw new IllegalStateException("No packaged service at " + jar + "; system tests run after package");
         }
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m", "-Dquarkus.http.port=" + port));
-        command.addAll(stack.serviceSystemProperties());
+        Map<String, String> config = new LinkedHashMap<>(stack.serviceConfig());
+        config.putAll(endpoints);
+        config.forEach((key, value) -> command.add("-D" + key + "=" + value));
         command.addAll(List.of(extraProperties));
         command.addAll(List.of("-jar", jar));
         Process process = new ProcessBuilder(command).redirectErrorStream(true)
@@ -56,6 +71,81 @@ public final class ServiceProcess implements AutoCloseable {
     /** The operating-system process id of the service JVM (the benchmarks read its RSS and CPU time from /proc). */
     public long pid() {
         return process.pid();
+    }
+
+    /** Where the service's console output goes. */
+    public Path log() {
+        return log;
+    }
+
+    /** Whether the JVM is still running (a paused one is). */
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /**
+     * Freezes the JVM with SIGSTOP, as a long GC pause or a frozen node would: its sockets stay open, its consumer sends
+     * no heartbeat, and it carries on from the same instruction after {@link #resume()}.
+     */
+    public void pause() throws IOException, InterruptedException {
+        signal("STOP");
+        paused = true;
+        // the signal is delivered asynchronously: return once the kernel reports every thread stopped
+        Awaitility.await("service stopped").atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO)
+                .pollInterval(Duration.ofMillis(10)).until(this::isStopped);
+    }
+
+    /** Lets a paused JVM run again with SIGCONT. */
+    public void resume() throws IOException, InterruptedException {
+        signal("CONT");
+        paused = false;
+        Awaitility.await("service running").atMost(Duration.ofSeconds(10)).pollDelay(Duration.ZERO)
+                .pollInterval(Duration.ofMillis(10)).until(() -> !isStopped());
+    }
+
+    /** Whether the kernel reports the process as stopped (state {@code T} in {@code /proc/<pid>/stat}). */
+    public boolean isStopped() throws IOException {
+        String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
+        // the state follows the parenthesised command name, which may itself contain spaces
+        return stat.substring(stat.lastIndexOf(')') + 2).startsWith("T");
+    }
+
+    private void signal(String name) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).redirectErrorStream(true)
+                .start();
+        if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+            throw new IllegalStateException("kill -" + name + " " + process.pid() + " failed: "
+                    + new String(kill.getInputStream().readAllBytes()));
+        }
+    }
+
+    /** A GET against the service with a bounded wait; the caller decides what a failure means. */
+    public HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(URI.create(baseUri() + path)).timeout(Duration.ofSeconds(30)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A JSON POST against the service with a bounded wait and the given headers (name, value, name, value, ...). */
+    public HttpResponse<String> post(String path, String json, String... headers)
+            throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUri() + path))
+                .timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json));
+        for (int i = 0; i < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+        }
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The status code of a health endpoint ({@code live} or {@code ready}), or -1 when it does not answer in 10 s. */
+    public int health(String check) throws InterruptedException {
+        try {
+            return http.send(HttpRequest.newBuilder(URI.create(baseUri() + "/q/health/" + check))
+                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (IOException e) {
+            return -1;
+        }
     }
 
     private void awaitReady(Duration timeout) {
@@ -84,11 +174,21 @@ public final class ServiceProcess implements AutoCloseable {
 
     /** Kills the JVM at once, as {@code kill -9} would: no shutdown hook, no flush, no offset commit. */
     public void crash() throws InterruptedException {
+        // SIGKILL ends a stopped process too, so no SIGCONT is needed first
         process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
     }
 
     @Override
     public void close() throws InterruptedException {
+        if (paused) {
+            // a stopped JVM would hold SIGTERM until continued
+            try {
+                resume();
+            } catch (IOException e) {
+                crash();
+                return;
+            }
+        }
         process.destroy();
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
             crash();
