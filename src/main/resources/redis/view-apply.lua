@@ -67,7 +67,4 @@ redis.call('HSET', KEYS[1], 'version', to)
 for k = 1, 4 do
   redis.call('PEXPIRE', KEYS[k], ttl)
 end
-if to >= floor then
-  redis.call('SET', KEYS[5], to, 'PX', ttl)
-end
 return 1

@@ -2,6 +2,8 @@ package io.agentstate.chat;
 
 import java.net.SocketTimeoutException;
 import java.net.http.HttpTimeoutException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeoutException;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -17,7 +19,6 @@ import io.micrometer.core.instrument.Timer;
 import io.quarkiverse.langchain4j.ChatMemoryRemover;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
-import io.smallrye.mutiny.infrastructure.Infrastructure;
 
 /**
  * The model calls of a turn and of a summary. They block, so they run on a worker thread; the AI services are
@@ -27,6 +28,16 @@ import io.smallrye.mutiny.infrastructure.Infrastructure;
 public class ModelCalls {
 
     private static final Logger LOG = Logger.getLogger(ModelCalls.class);
+
+    // Model calls block, so they leave the event loop; and they run on threads that carry no Vert.x context. On a
+    // worker that carries the HTTP request's duplicated context, the REST client's own callbacks ran the server
+    // request's handler chain again (handleRequestScopeActivation) after the request scope had ended: the intermittent
+    // 500 with ContextNotActiveException for CurrentVertxRequest. The reply continues on the pipeline's next stage.
+    private static final ExecutorService MODEL_THREADS = Executors.newCachedThreadPool(task -> {
+        Thread thread = new Thread(task, "agent-state-model");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     private final SessionAssistant assistant;
     private final ConversationSummarizer summarizer;
@@ -44,14 +55,14 @@ public class ModelCalls {
     /** The reply to a user message over a turn's window. */
     public Uni<String> reply(Turn turn, String message) {
         return Uni.createFrom().item(() -> replyBlocking(turn, message))
-                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
+                .runSubscriptionOn(MODEL_THREADS);
     }
 
     /** The same reply, token by token. */
     public Multi<String> replyStreaming(Turn turn, String message) {
         Timer.Sample sample = Timer.start(meters);
         return Multi.createFrom().deferred(() -> assistant.replyStreaming(turn, message))
-                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+                .runSubscriptionOn(MODEL_THREADS)
                 .onFailure().transform(this::failure)
                 .onCompletion().invoke(() -> sample.stop(latency))
                 .onTermination().invoke(() -> forget(turn));
@@ -60,7 +71,7 @@ public class ModelCalls {
     /** A summary of older messages, merged with the previous summary. */
     public Uni<String> summarize(String previous, String transcript) {
         return Uni.createFrom().item(() -> summarizer.summarize(previous, transcript))
-                .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
+                .runSubscriptionOn(MODEL_THREADS);
     }
 
     /** 502 for an answer with no text. */

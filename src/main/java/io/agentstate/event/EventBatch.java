@@ -3,8 +3,13 @@ package io.agentstate.event;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 
 /**
  * What one log record carries: a single event, or an atomic batch whose events are all accepted with consecutive
@@ -25,9 +30,11 @@ public record EventBatch(String tenant, String sessionId, List<Event> events, bo
     }
 
     /**
-     * SHA-256 (hex) of what a writer means by this record: each event's type, source, session, links, extensions and
-     * data, but not its id (the key itself), time or expected version (filled in or moved by retries), so a retry of the
-     * same request matches and a different body under the same key does not.
+     * SHA-256 (hex) of what a writer means by this record: each event's type, source, session, links and data (object
+     * members in name order, so a client that serialises a map in another order still matches), but not its id (the
+     * key itself), time or expected version (filled in or moved by retries), nor extension attributes (a tracing SDK
+     * gives every retry a new traceparent). A retry of the same request matches; a different body under the same key
+     * does not.
      */
     public String fingerprint() {
         MessageDigest digest;
@@ -37,12 +44,36 @@ public record EventBatch(String tenant, String sessionId, List<Event> events, bo
             throw new IllegalStateException(e);
         }
         for (Event event : events) {
-            for (Object part : new Object[] { event.type(), event.source(), sessionId, event.causationId(),
-                    event.correlationId(), event.extensions(), event.data() }) {
+            for (String part : new String[] { event.type(), event.source(), sessionId, event.causationId(),
+                    event.correlationId(), canonical(event.data(), new StringBuilder()).toString() }) {
                 digest.update(String.valueOf(part).getBytes(StandardCharsets.UTF_8));
                 digest.update((byte) 0);
             }
         }
         return HexFormat.of().formatHex(digest.digest());
+    }
+
+    private static StringBuilder canonical(JsonNode node, StringBuilder out) {
+        if (node == null) {
+            return out.append("null");
+        }
+        if (node.isObject()) {
+            List<String> names = new ArrayList<>();
+            node.fieldNames().forEachRemaining(names::add);
+            Collections.sort(names);
+            out.append('{');
+            for (String name : names) {
+                out.append(TextNode.valueOf(name)).append(':');
+                canonical(node.get(name), out).append(',');
+            }
+            return out.append('}');
+        }
+        if (node.isArray()) {
+            out.append('[');
+            node.forEach(element -> canonical(element, out).append(','));
+            return out.append(']');
+        }
+        // numbers by value: 1.0 and 1.00 are one number
+        return out.append(node.isNumber() ? node.decimalValue().stripTrailingZeros().toPlainString() : node.toString());
     }
 }

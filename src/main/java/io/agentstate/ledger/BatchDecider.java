@@ -287,6 +287,9 @@ public final class BatchDecider {
             toolCalls.keySet().removeIf(k -> k.tenant().equals(key.tenant()) && k.sessionId().equals(key.sessionId()));
             scopes.keySet().removeIf(k -> k.tenant().equals(key.tenant()) && k.sessionId().equals(key.sessionId()));
             snapshotsDue.removeIf(h -> h.tenant().equals(key.tenant()) && h.sessionId().equals(key.sessionId()));
+            // its decisions go too, as in PostgreSQL: an id of the old life is new again, in this batch as in the next
+            decisionRows.removeIf(d -> d.tenant().equals(key.tenant()) && d.sessionId().equals(key.sessionId()));
+            decisions.values().removeIf(d -> d.tenant().equals(key.tenant()) && d.sessionId().equals(key.sessionId()));
             changedHeads.remove(key);
             viewFrom.remove(key);
             viewOps.remove(key);

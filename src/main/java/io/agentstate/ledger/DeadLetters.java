@@ -117,20 +117,23 @@ public class DeadLetters {
         used += key == null ? 0 : key.getBytes(StandardCharsets.UTF_8).length;
         int cut = 0;
         int copied = 0;
+        // at the smallest budget only the reason, the origin and the key are left: the letter can always be sent
+        boolean bare = budget <= MIN_BUDGET;
         for (Header header : p.record().headers()) {
-            if (copied == MAX_HEADERS) {
+            if (copied == MAX_HEADERS || bare) {
                 cut++;
                 continue;
             }
             String name = header.key().length() > MAX_HEADER_KEY_CHARS ? header.key().substring(0, MAX_HEADER_KEY_CHARS)
                     : header.key();
+            int nameBytes = name.getBytes(StandardCharsets.UTF_8).length;
             byte[] value = header.value() == null ? new byte[0] : header.value();
             if (value.length > MAX_HEADER_VALUE_BYTES || name.length() < header.key().length()) {
                 value = Arrays.copyOf(value, Math.min(value.length, MAX_HEADER_VALUE_BYTES));
                 cut++;
             }
             headers.add(name, value);
-            used += name.length() + value.length + 8;
+            used += nameBytes + value.length + 8;
             copied++;
         }
         if (cut > 0) {
@@ -142,7 +145,7 @@ public class DeadLetters {
         headers.add(OFFSET, bytes(Long.toString(p.record().offset())));
         used += reason.length() * 3 + 256;
         byte[] value = p.record().value() != null ? p.record().value() : new byte[0];
-        int room = Math.max(0, budget - used - 2 * 128);
+        int room = bare ? 0 : Math.max(0, budget - used - 2 * 128);
         if (value.length > room) {
             headers.add(ORIGINAL_BYTES, bytes(Integer.toString(value.length)));
             headers.add(ORIGINAL_SHA256, bytes(sha256(value)));

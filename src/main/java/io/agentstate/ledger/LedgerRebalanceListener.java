@@ -26,17 +26,17 @@ import io.smallrye.reactive.messaging.kafka.KafkaConsumerRebalanceListener;
 public class LedgerRebalanceListener implements KafkaConsumerRebalanceListener {
 
     private static final Logger LOG = Logger.getLogger(LedgerRebalanceListener.class);
-    // Below the consumer's max.poll.interval.ms (5 min): a PostgreSQL or Redis outage during a rebalance is waited out
-    // here, and only an outage longer than this makes the member leave the group and join again.
-    private static final Duration PATIENCE = Duration.ofMinutes(4);
 
     private final LedgerRepository repository;
     private final SessionViewStore views;
     private final PartitionCheck partitionCheck;
     private final String group;
+    private final String topic;
 
     LedgerRebalanceListener(LedgerRepository repository, SessionViewStore views, PartitionCheck partitionCheck,
-            @ConfigProperty(name = "mp.messaging.incoming.events-in.group.id") String group) {
+            @ConfigProperty(name = "mp.messaging.incoming.events-in.group.id") String group,
+            @ConfigProperty(name = "mp.messaging.incoming.events-in.topic") String topic) {
+        this.topic = topic;
         this.repository = repository;
         this.views = views;
         this.partitionCheck = partitionCheck;
@@ -45,12 +45,12 @@ public class LedgerRebalanceListener implements KafkaConsumerRebalanceListener {
 
     @Override
     public void onPartitionsAssigned(Consumer<?, ?> consumer, Collection<TopicPartition> partitions) {
+        // every member refreshes the count on every rebalance (adding partitions triggers one), even with nothing new
+        partitionCheck.partitions(topic, consumer.partitionsFor(topic).size());
         if (partitions.isEmpty()) {
             return;
         }
-        String topic = partitions.iterator().next().topic();
         List<Integer> numbers = partitions.stream().map(TopicPartition::partition).toList();
-        partitionCheck.partitions(topic, consumer.partitionsFor(topic).size());
         // Runs on the Kafka polling thread, never on an event loop: waiting here is allowed and keeps the seek exact.
         List<LedgerRepository.PartitionOffset> offsets = patiently(repository.offsets(group, topic, numbers));
         List<SessionKey> touched = new ArrayList<>();
@@ -65,7 +65,9 @@ public class LedgerRebalanceListener implements KafkaConsumerRebalanceListener {
     private static <T> T patiently(Uni<T> step) {
         return step.onFailure().invoke(failure -> LOG.warnf("Partition assignment waits for storage: %s",
                 Text.bounded(String.valueOf(failure.getMessage()), 256)))
-                .onFailure().retry().withBackOff(Duration.ofMillis(200), Duration.ofSeconds(5)).expireIn(PATIENCE.toMillis())
-                .await().atMost(PATIENCE.plusSeconds(30));
+                // An outage of any length is waited out here: past max.poll.interval.ms the group moves these partitions
+                // on and this member joins again when storage is back; failing would fail the channel instead.
+                .onFailure().retry().withBackOff(Duration.ofMillis(200), Duration.ofSeconds(5)).indefinitely()
+                .await().indefinitely();
     }
 }

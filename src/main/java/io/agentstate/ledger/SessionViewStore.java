@@ -114,13 +114,15 @@ public class SessionViewStore {
 
     /**
      * Installs a view rebuilt from PostgreSQL, then drops it again unless {@code stillCurrent} says the state it holds
-     * is still the session's (the reader checks the head once more after the install).
+     * is still the session's (the reader checks the head once more after the install). True when the rebuilt view is
+     * in Redis and current; false when Redis refused it (the ledger is past it) or it was dropped.
      */
-    public Uni<Void> installRebuilt(SessionState state, Supplier<Uni<Boolean>> stillCurrent) {
+    public Uni<Boolean> installRebuilt(SessionState state, Supplier<Uni<Boolean>> stillCurrent) {
         return install(state)
-                .chain(installed -> !installed ? Uni.createFrom().voidItem()
-                        : stillCurrent.get().chain(current -> current ? Uni.createFrom().voidItem()
-                                : invalidate(List.of(new SessionKey(state.tenant(), state.sessionId())))));
+                .chain(installed -> !installed ? Uni.createFrom().item(false)
+                        : stillCurrent.get().chain(current -> current ? Uni.createFrom().item(true)
+                                : invalidate(List.of(new SessionKey(state.tenant(), state.sessionId())))
+                                        .replaceWith(false)));
     }
 
     /** Drops views so the next read rebuilds them from PostgreSQL. */

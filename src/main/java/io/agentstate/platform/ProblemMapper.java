@@ -72,6 +72,17 @@ public class ProblemMapper {
                         .at(uri.getPath()));
             }
         }
+        if (unavailable(e)) {
+            // PostgreSQL, Redis or Kafka out of reach: nothing the caller did, and a retry with the same
+            // Idempotency-Key is safe; the ledger itself waits the outage out
+            LOG.warnf("Storage unavailable on %s: %s", uri.getPath(), e.getClass().getSimpleName());
+            RestResponse<Problem> response = RestResponse.ResponseBuilder.<Problem> create(503)
+                    .entity(Problem.of(503, "unavailable", "Service unavailable", "a storage service (PostgreSQL, "
+                            + "Redis or Kafka) is unreachable; retry with the same Idempotency-Key")
+                            .at(uri.getPath()))
+                    .type(Problem.MEDIA_TYPE).header("Retry-After", "5").build();
+            return response;
+        }
         LOG.errorf(e, "Unexpected failure on %s", uri.getPath());
         return respond(Problem.of(500, "internal", "Internal error", "the request failed; see the service log")
                 .at(uri.getPath()));
@@ -86,6 +97,28 @@ public class ProblemMapper {
         if (response.getEntity() instanceof Problem problem && (problem.instance() == null || problem.detail() == null)) {
             response.setEntity(problem.complete(request.getUriInfo().getPath()));
         }
+    }
+
+    // Connection-level failures only: a refused, reset, closed or timed-out connection to a storage service. A SQL or
+    // Redis error reply is a bug or a bad request and stays a 500.
+    private static boolean unavailable(Throwable e) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            String name = cause.getClass().getName();
+            if (cause instanceof java.net.ConnectException || cause instanceof java.nio.channels.ClosedChannelException
+                    || cause instanceof java.util.concurrent.TimeoutException
+                    || cause instanceof io.smallrye.mutiny.TimeoutException
+                    || cause instanceof org.apache.kafka.common.errors.TimeoutException
+                    || name.equals("io.vertx.sqlclient.ClosedConnectionException")
+                    || name.equals("io.vertx.core.impl.NoStackTraceTimeoutException")
+                    || name.equals("io.netty.channel.ConnectTimeoutException")
+                    || name.endsWith("AbstractConnectException")
+                    || String.valueOf(cause.getMessage()).startsWith("Connection refused")
+                    || String.valueOf(cause.getMessage()).contains("Connection reset")
+                    || String.valueOf(cause.getMessage()).contains("Connection is closed")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A response carrying a problem document. */

@@ -1,10 +1,9 @@
 package io.agentstate.query;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-
 import java.time.Instant;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -59,12 +58,22 @@ public class SessionReader {
                 .memoize().indefinitely()));
     }
 
+    // A rebuild Redis refuses was overtaken by a commit (a writer may already hold its 201): the newer view, or one
+    // more fold at the newer head, answers instead, so a reader never gets less than what was acknowledged.
     private Uni<SessionState> rebuild(SessionKey session) {
+        return fold(session)
+                .chain(state -> views.installRebuilt(state, () -> stillCurrent(session, state))
+                        .chain(current -> current ? Uni.createFrom().item(state)
+                                : views.read(session)
+                                        .chain(view -> view.isPresent() ? Uni.createFrom().item(view.get())
+                                                : fold(session))))
+                .invoke(() -> meters.counter("agentstate.query.rehydrations").increment());
+    }
+
+    private Uni<SessionState> fold(SessionKey session) {
         return archive.head(session)
                 .map(head -> head.orElseThrow(() -> notFound(session)))
-                .chain(head -> archive.stateAt(session, head.version()))
-                .call(state -> views.installRebuilt(state, () -> stillCurrent(session, state)))
-                .invoke(() -> meters.counter("agentstate.query.rehydrations").increment());
+                .chain(head -> archive.stateAt(session, head.version()));
     }
 
     // The floor in Redis refuses an install the ledger has already overtaken; an erasure (which starts the session

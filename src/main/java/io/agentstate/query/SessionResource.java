@@ -130,7 +130,7 @@ public class SessionResource {
         List<TimelineEntry> shown = more ? entries.subList(0, size) : entries;
         TimelinePosition next = more ? shown.get(shown.size() - 1).next() : null;
         return new TimelineResponse(sessionId, shown.stream().map(TimelineResponse.Entry::from).toList(),
-                next == null ? null : TimelineCursor.encode(next), next == null ? null : next.acceptedFrom());
+                next == null ? null : TimelineCursor.encode(next));
     }
 
     private SessionKey key(String sessionId) {

@@ -13,10 +13,8 @@ import io.agentstate.ledger.ArchiveRepository;
  * @param sessionId the session
  * @param entries the entries of this page, at most {@code limit}
  * @param next the cursor of the following page, absent on the last page
- * @param nextFromVersion the version the following page begins at; resuming with {@code ?fromVersion=} from it never
- *        skips an entry, but repeats the refusals already seen at that version when a page ended among them
  */
-public record TimelineResponse(String sessionId, List<Entry> entries, String next, Long nextFromVersion) {
+public record TimelineResponse(String sessionId, List<Entry> entries, String next) {
 
     /**
      * One entry.

@@ -271,9 +271,9 @@ class BatchDeciderTest {
         assertThat(result.decisions()).extracting(StoredDecision::fingerprint).containsOnly(batch.batch().fingerprint());
         assertThat(result.decisions()).usingRecursiveFieldByFieldElementComparatorIgnoringFields("fingerprint")
                 .containsExactly(
-                new StoredDecision(T, "b1", "s1", Outcome.ACCEPTED, 5L, 7L, 7, null),
-                new StoredDecision(T, "b2", "s1", Outcome.ACCEPTED, 6L, 7L, 7, null),
-                new StoredDecision(T, "b3", "s1", Outcome.ACCEPTED, 7L, 7L, 7, null));
+                        new StoredDecision(T, "b1", "s1", Outcome.ACCEPTED, 5L, 7L, 7, null),
+                        new StoredDecision(T, "b2", "s1", Outcome.ACCEPTED, 6L, 7L, 7, null),
+                        new StoredDecision(T, "b3", "s1", Outcome.ACCEPTED, 7L, 7L, 7, null));
         assertThat(result.events()).extracting(EventRow::eventId, EventRow::version)
                 .containsExactly(tuple("b1", 5L), tuple("b2", 6L), tuple("b3", 7L));
         assertThat(result.toolCalls()).containsExactly(

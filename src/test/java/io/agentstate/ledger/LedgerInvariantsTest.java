@@ -245,13 +245,14 @@ class LedgerInvariantsTest {
         String session = "pit-" + UUID.randomUUID();
         int versions = writeVariedSession(session, 240, new Random(42));
         List<JsonNode> timeline = new ArrayList<>();
-        Long from = 1L;
-        while (from != null) {
-            Response page = given().get("/sessions/{id}/events?fromVersion={from}&limit=100", session, from);
+        String cursor = null;
+        do {
+            Response page = cursor == null ? given().get("/sessions/{id}/events?limit=100", session)
+                    : given().get("/sessions/{id}/events?limit=100&cursor={c}", session, cursor);
             JsonNode body = json(page.asString());
             body.get("entries").forEach(timeline::add);
-            from = body.hasNonNull("nextFromVersion") ? body.get("nextFromVersion").asLong() : null;
-        }
+            cursor = body.hasNonNull("next") ? body.get("next").asText() : null;
+        } while (cursor != null);
         List<SessionState> folded = new ArrayList<>();
         SessionState state = SessionState.empty("default", session);
         for (JsonNode entry : timeline) {

@@ -175,18 +175,17 @@ public final class History {
     /** Every timeline entry of a session, following the pages. */
     public static List<JsonNode> timeline(ServiceProcess service, String session) throws IOException, InterruptedException {
         List<JsonNode> entries = new ArrayList<>();
-        long from = 1;
+        String query = "limit=500";
         while (true) {
-            HttpResponse<String> response = service.get("/sessions/" + session + "/events?fromVersion=" + from
-                    + "&limit=500");
+            HttpResponse<String> response = service.get("/sessions/" + session + "/events?" + query);
             assertThat(response.statusCode()).as("timeline of %s: %s", session, response.body()).isEqualTo(200);
             JsonNode page = JSON.readTree(response.body());
             page.path("entries").forEach(entries::add);
-            JsonNode next = page.path("nextFromVersion");
-            if (next.isMissingNode() || next.isNull() || page.path("entries").isEmpty()) {
+            JsonNode next = page.path("next");
+            if (next.isMissingNode() || next.isNull()) {
                 return entries;
             }
-            from = next.asLong();
+            query = "limit=500&cursor=" + java.net.URLEncoder.encode(next.asText(), java.nio.charset.StandardCharsets.UTF_8);
         }
     }
 }
