@@ -100,7 +100,10 @@ public class IngestService {
     /** The decision on an event id, from Redis while it is fresh, else from PostgreSQL. */
     public Uni<Optional<Decision>> decision(String sessionId, String eventId) {
         SessionKey session = new SessionKey(tenant(), sessionId);
+        // Redis only holds a copy: while it is out of reach the decision comes from PostgreSQL, so an append the ledger
+        // committed is still answered 201 (and 202 when not decided yet) instead of failing after its publish
         return views.decision(session, eventId)
+                .onFailure().recoverWithItem(Optional.empty())
                 .chain(cached -> cached.isPresent() ? Uni.createFrom().item(cached)
                         : archive.decision(tenant(), eventId)
                                 .map(stored -> stored.filter(s -> s.sessionId().equals(sessionId))

@@ -37,7 +37,9 @@ public class SessionReader {
     private final Map<SessionKey, Uni<SessionState>> rebuilding = new ConcurrentHashMap<>();
 
     public Uni<SessionState> current(SessionKey session) {
+        // Redis is a cache (I6): while it is out of reach, reads fold PostgreSQL instead of failing
         return views.read(session)
+                .onFailure().recoverWithItem(Optional.empty())
                 .chain(view -> {
                     if (view.isPresent()) {
                         meters.counter("agentstate.query.views", "result", "hit").increment();
@@ -63,6 +65,8 @@ public class SessionReader {
     private Uni<SessionState> rebuild(SessionKey session) {
         return fold(session)
                 .chain(state -> views.installRebuilt(state, () -> stillCurrent(session, state))
+                        // no Redis: the fold is exact at the head it read, and nothing was cached
+                        .onFailure().recoverWithItem(true)
                         .chain(current -> current ? Uni.createFrom().item(state)
                                 : views.read(session)
                                         .chain(view -> view.isPresent() ? Uni.createFrom().item(view.get())
