@@ -22,6 +22,8 @@ public interface AgentStateConfig {
     /** Reads: paging. */
     Query query();
 
+    Stream stream();
+
     /** Conversations: prompt, window budget, summarisation. */
     Chat chat();
 
@@ -125,6 +127,12 @@ public interface AgentStateConfig {
          */
         @WithDefault("1000000")
         int deadLetterMaxBytes();
+    }
+
+    interface Stream {
+        /** How often an idle {@code GET /sessions/{id}/stream} gets a {@code : keepalive} comment. Default 15 s. */
+        @WithDefault("15s")
+        Duration heartbeat();
     }
 
     interface Query {

@@ -17,12 +17,11 @@ import org.jboss.logging.Logger;
 
 import io.agentstate.ledger.SessionKey;
 import io.agentstate.ledger.SessionState;
+import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.RedisKeys;
 import io.agentstate.platform.RedisSubscription;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
-import io.smallrye.config.ConfigMapping;
-import io.smallrye.config.WithDefault;
 import io.smallrye.mutiny.Multi;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.redis.client.Redis;
@@ -50,17 +49,6 @@ public class VersionFeed {
     public record Heartbeat() implements Signal {
     }
 
-    /**
-     * The stream's settings. A mapping of their own rather than a {@code @ConfigProperty}: a plain property under
-     * {@code agent-state.} fails start-up validation, since {@code AgentStateConfig} maps that prefix.
-     */
-    @ConfigMapping(prefix = "agent-state.stream")
-    public interface Settings {
-        /** How often an idle stream gets a {@code : keepalive} comment. Default 15 s. */
-        @WithDefault("15s")
-        Duration heartbeat();
-    }
-
     private static final Heartbeat HEARTBEAT = new Heartbeat();
 
     /** A stream whose client takes nothing (not even a heartbeat) for this long is dropped. */
@@ -75,8 +63,8 @@ public class VersionFeed {
     private final AtomicInteger count = new AtomicInteger();
     private volatile long timer = -1;
 
-    VersionFeed(SessionReader reader, Redis redis, Vertx vertx, Settings settings) {
-        Duration heartbeat = settings.heartbeat();
+    VersionFeed(SessionReader reader, Redis redis, Vertx vertx, AgentStateConfig config) {
+        Duration heartbeat = config.stream().heartbeat();
         this.reader = reader;
         this.vertx = vertx;
         this.heartbeat = heartbeat;
