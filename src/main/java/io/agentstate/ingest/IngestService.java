@@ -63,6 +63,11 @@ public class IngestService {
     public Uni<AppendResult> append(String sessionId, byte[] body, String idempotencyKey, String ifMatch) {
         EventBatch batch = codec.decodeRequest(sessionId, body, tenant(), idempotencyKey, expectedVersion(ifMatch),
                 Instant.now());
+        if (batch.events().stream().anyMatch(event -> event.kind() == EventType.SESSION_ERASED)) {
+            // an erasure answers 204 and is idempotent per key; through this route it would answer like an event
+            throw ProblemException.badRequest("erase a session with DELETE /sessions/" + sessionId
+                    + ", not by appending agentstate.session.erased");
+        }
         return append(batch);
     }
 
@@ -122,11 +127,12 @@ public class IngestService {
         // A repeat with the same key answers like the original, even though the session is gone by now.
         Uni<Boolean> repeat = idempotencyKey == null ? Uni.createFrom().item(false)
                 : archive.decision(tenant(), idempotencyKey).map(Optional::isPresent);
-        return repeat.chain(known -> known ? append(sessionId, body, null, null)
+        EventBatch erasure = codec.decodeRequest(sessionId, body, tenant(), null, null, Instant.now());
+        return repeat.chain(known -> known ? append(erasure)
                 : archive.head(session)
                         .chain(head -> head.isEmpty()
                                 ? Uni.createFrom().failure(ProblemException.notFound("no session " + sessionId))
-                                : append(sessionId, body, null, null)));
+                                : append(erasure)));
     }
 
     private Uni<AppendResult> publishAndWait(EventBatch batch) {

@@ -182,6 +182,12 @@ class HostileInputTest {
                 .body("{\"source\":\"agent://t\",\"type\":\"agentstate.message.appended\","
                         + "\"data\":{\"role\":\"user\",\"content\":\"forget me\"}}")
                 .when().post("/sessions/{id}/events", session).then().statusCode(201);
+        // over REST an erasure goes through DELETE only, alone or inside a batch
+        given().contentType(ContentType.JSON).header("Idempotency-Key", session + "-posted-erase")
+                .body("[{\"source\":\"agent://t\",\"type\":\"agentstate.session.erased\"}]")
+                .when().post("/sessions/{id}/events", session)
+                .then().statusCode(400).body("detail", containsString("DELETE /sessions/"));
+        given().get("/sessions/{id}", session).then().statusCode(200).body("version", equalTo(1));
         String key = session + "-erase";
         given().header("Idempotency-Key", key).when().delete("/sessions/{id}", session).then().statusCode(204);
         given().header("Idempotency-Key", key).when().delete("/sessions/{id}", session).then().statusCode(204);
