@@ -124,7 +124,16 @@ public class TurnRecorder {
         batch.add(event(assistantId(turnId, attempt), "assistant", reply, turnId));
         byte[] body = batch.toString().getBytes(StandardCharsets.UTF_8);
         return ingest.append(session.sessionId(), body, null, Long.toString(turn.version()))
-                .map(result -> judge(session, result.decision().orElseThrow(() -> busy(turnId)), reply));
+                .map(result -> judge(session, result.decision().orElseThrow(() -> busy(turnId)), reply))
+                // This attempt's ids were decided meanwhile with another reply (a repeat after a 503 ledger-busy asked
+                // the model again): the turn's lookup finds what was recorded.
+                .onFailure(TurnRecorder::keyReused).recoverWithUni(() -> ingest.decision(session.sessionId(),
+                        assistantId(turnId, attempt))
+                        .map(decided -> new Written(Verdict.RETRY, decided.orElseThrow(() -> busy(turnId)), reply)));
+    }
+
+    private static boolean keyReused(Throwable failure) {
+        return failure instanceof ProblemException problem && problem.problem().type().endsWith("/idempotency-key-reused");
     }
 
     private Written judge(SessionKey session, Decision decision, String reply) {
