@@ -14,11 +14,15 @@ import org.eclipse.microprofile.openapi.annotations.media.Schema;
 import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.jboss.resteasy.reactive.RestStreamElementType;
 
+import io.agentstate.security.CurrentCaller;
+import io.agentstate.security.Requires;
+import io.agentstate.security.Role;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 
 /** {@code POST /sessions/{id}/chat} and {@code .../chat/stream}: one conversation turn over the session's memory. */
 @Path("/sessions")
+@Requires(Role.WRITER)
 public class ChatResource {
 
     /** A user's message for one turn: {@code {"message": "..."}} (the OpenAPI schema of the body). */
@@ -28,9 +32,11 @@ public class ChatResource {
     private final TurnRequests requests;
     private final ChatTurnService turns;
     private final ChatStreamService streams;
+    private final CurrentCaller caller;
 
-    ChatResource(TurnRequests requests, ChatTurnService turns, ChatStreamService streams) {
+    ChatResource(TurnRequests requests, ChatTurnService turns, ChatStreamService streams, CurrentCaller caller) {
         this.requests = requests;
+        this.caller = caller;
         this.turns = turns;
         this.streams = streams;
     }
@@ -46,7 +52,7 @@ public class ChatResource {
     public Uni<ChatReply> chat(@PathParam("sessionId") String sessionId,
             @HeaderParam("Idempotency-Key") String idempotencyKey,
             @RequestBody(content = @Content(schema = @Schema(implementation = ChatRequest.class))) byte[] body) {
-        return turns.turn(requests.validate(sessionId, idempotencyKey, body));
+        return turns.turn(requests.validate(caller.tenant(), sessionId, idempotencyKey, body));
     }
 
     @POST
@@ -58,6 +64,6 @@ public class ChatResource {
     public Multi<ChatEvent> stream(@PathParam("sessionId") String sessionId,
             @HeaderParam("Idempotency-Key") String idempotencyKey,
             @RequestBody(content = @Content(schema = @Schema(implementation = ChatRequest.class))) byte[] body) {
-        return streams.stream(requests.validate(sessionId, idempotencyKey, body));
+        return streams.stream(requests.validate(caller.tenant(), sessionId, idempotencyKey, body));
     }
 }

@@ -39,7 +39,7 @@ public class ChatStreamService {
 
     /** One streamed turn of a validated request. */
     public Multi<ChatEvent> stream(TurnRequests.TurnRequest request) {
-        SessionKey session = recorder.session(request.sessionId());
+        SessionKey session = recorder.session(request);
         return queue.stream(session, () -> start(session, request))
                 .onFailure().recoverWithItem(failure -> ChatEvent.error(problem(failure)));
     }

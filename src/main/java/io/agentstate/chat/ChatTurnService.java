@@ -40,7 +40,7 @@ public class ChatTurnService {
 
     /** One whole turn of a validated request. */
     public Uni<ChatReply> turn(TurnRequests.TurnRequest request) {
-        SessionKey session = recorder.session(request.sessionId());
+        SessionKey session = recorder.session(request);
         String flightKey = session.tenant() + "/" + session.sessionId() + "/" + request.turnId();
         // A client retry that arrives while the first request still runs shares its answer: one model call.
         return inFlight.computeIfAbsent(flightKey, k -> queue.run(session, () -> start(session, request))

@@ -98,7 +98,8 @@ public class SummaryScheduler {
         data.put("summary", summary);
         data.put("model", modelName);
         data.put("promptVersion", ConversationSummarizer.PROMPT_VERSION);
-        return ingest.append(session.sessionId(), event.toString().getBytes(StandardCharsets.UTF_8), null, null)
+        return ingest
+                .append(session.tenant(), session.sessionId(), event.toString().getBytes(StandardCharsets.UTF_8), null, null)
                 .invoke(result -> result.decision().filter(d -> d.outcome() == Decision.Outcome.ACCEPTED)
                         .ifPresent(d -> meters.counter("agentstate.chat.summaries").increment()))
                 .replaceWithVoid();

@@ -65,9 +65,9 @@ public class TurnRecorder {
         this.meters = meters;
     }
 
-    /** The session this caller's tenant means by the id. */
-    public SessionKey session(String sessionId) {
-        return new SessionKey(ingest.tenant(), sessionId);
+    /** The session a turn request means: its id in the caller's tenant. */
+    public SessionKey session(TurnRequests.TurnRequest request) {
+        return new SessionKey(request.tenant(), request.sessionId());
     }
 
     /** The current view, or an empty state at version 0 for a session with no event yet. */
@@ -98,7 +98,7 @@ public class TurnRecorder {
             return Uni.createFrom().item(new Lookup(Optional.empty(), attempt));
         }
         String id = assistantId(turnId, attempt);
-        return ingest.decision(session.sessionId(), id)
+        return ingest.decision(session.tenant(), session.sessionId(), id)
                 .chain(stored -> {
                     if (stored.isEmpty()) {
                         return Uni.createFrom().item(new Lookup(Optional.empty(), attempt));
@@ -123,11 +123,11 @@ public class TurnRecorder {
         batch.add(event(userId(turnId, attempt), "user", message, turnId));
         batch.add(event(assistantId(turnId, attempt), "assistant", reply, turnId));
         byte[] body = batch.toString().getBytes(StandardCharsets.UTF_8);
-        return ingest.append(session.sessionId(), body, null, Long.toString(turn.version()))
+        return ingest.append(session.tenant(), session.sessionId(), body, null, Long.toString(turn.version()))
                 .map(result -> judge(session, result.decision().orElseThrow(() -> busy(turnId)), reply))
                 // This attempt's ids were decided meanwhile with another reply (a repeat after a 503 ledger-busy asked
                 // the model again): the turn's lookup finds what was recorded.
-                .onFailure(TurnRecorder::keyReused).recoverWithUni(() -> ingest.decision(session.sessionId(),
+                .onFailure(TurnRecorder::keyReused).recoverWithUni(() -> ingest.decision(session.tenant(), session.sessionId(),
                         assistantId(turnId, attempt))
                         .map(decided -> new Written(Verdict.RETRY, decided.orElseThrow(() -> busy(turnId)), reply)));
     }

@@ -32,8 +32,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 @ApplicationScoped
 public class TurnRequests {
 
-    /** A validated turn request. */
-    public record TurnRequest(String sessionId, String turnId, String message) {
+    /** A validated turn request of a caller's tenant. */
+    public record TurnRequest(String tenant, String sessionId, String turnId, String message) {
     }
 
     private static final Pattern KEY = Pattern.compile("[A-Za-z0-9._:@-]{1,100}");
@@ -55,7 +55,7 @@ public class TurnRequests {
     }
 
     /** A valid request, or a 400 naming what is wrong; then 503 when no model is configured. */
-    public TurnRequest validate(String sessionId, String idempotencyKey, byte[] body) {
+    public TurnRequest validate(String tenant, String sessionId, String idempotencyKey, byte[] body) {
         try {
             EventCodec.checkSessionId(sessionId);
         } catch (InvalidEventException e) {
@@ -74,7 +74,7 @@ public class TurnRequests {
                     + maxEventBytes + ")");
         }
         requireModel();
-        return new TurnRequest(sessionId, idempotencyKey != null ? idempotencyKey : UUID.randomUUID().toString(),
+        return new TurnRequest(tenant, sessionId, idempotencyKey != null ? idempotencyKey : UUID.randomUUID().toString(),
                 message);
     }
 

@@ -178,6 +178,11 @@ public final class EventCodec {
                         + "' does not match the session of the path '" + sessionId + "'");
             }
             node.put("subject", sessionId);
+            // the tenant is the caller's, from its credentials; a body naming another is refused, not redirected
+            if (node.hasNonNull("tenant") && !tenant.equals(node.get("tenant").asText())) {
+                throw new InvalidEventException("the event names tenant '" + Text.quote(node.get("tenant").asText())
+                        + "', but the tenant comes from your credentials; leave tenant out");
+            }
             node.put("tenant", tenant);
             String derivedId = idempotencyKey == null ? null : atomic ? idempotencyKey + ":" + i : idempotencyKey;
             if (derivedId != null) {

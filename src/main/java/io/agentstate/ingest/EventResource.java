@@ -27,6 +27,11 @@ import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.Problem;
 import io.agentstate.platform.ProblemException;
 import io.agentstate.platform.ProblemMapper;
+import io.agentstate.security.AdminLog;
+import io.agentstate.security.Caller;
+import io.agentstate.security.CurrentCaller;
+import io.agentstate.security.Requires;
+import io.agentstate.security.Role;
 import io.smallrye.mutiny.Uni;
 
 /** {@code POST /sessions/{id}/events}: agents append one event or an atomic batch over HTTP. */
@@ -37,14 +42,19 @@ public class EventResource {
 
     private final IngestService ingest;
     private final AgentStateConfig config;
+    private final CurrentCaller caller;
+    private final AdminLog adminLog;
 
-    EventResource(IngestService ingest, AgentStateConfig config) {
+    EventResource(IngestService ingest, AgentStateConfig config, CurrentCaller caller, AdminLog adminLog) {
+        this.caller = caller;
+        this.adminLog = adminLog;
         this.ingest = ingest;
         this.config = config;
     }
 
     @POST
     @Path("/{sessionId}/events")
+    @Requires(Role.WRITER)
     @Consumes({ MediaType.APPLICATION_JSON, "application/cloudevents+json", "application/cloudevents-batch+json" })
     @Produces({ MediaType.APPLICATION_JSON, Problem.MEDIA_TYPE })
     @Operation(summary = "Append one event, or a JSON array as an atomic batch", description = "The body is a "
@@ -66,7 +76,7 @@ public class EventResource {
                     + "session") @HeaderParam("If-Match") String ifMatch,
             @RequestBody(description = "A CloudEvent (structured JSON) or an array of them") byte[] body) {
         checkSize(body);
-        return ingest.append(sessionId, body, idempotencyKey, ifMatch)
+        return ingest.append(caller.tenant(), sessionId, body, idempotencyKey, ifMatch)
                 .map(result -> result.decision().map(EventResource::respond)
                         .orElseGet(() -> RestResponse.ResponseBuilder.<AppendResponse> create(202)
                                 .location(location(sessionId, result.batch().first().id()))
@@ -83,7 +93,7 @@ public class EventResource {
     @APIResponse(responseCode = "200", description = "The decision", content = @Content(mediaType = JSON, schema = @Schema(implementation = AppendResponse.class)))
     @APIResponse(responseCode = "404", description = "No decision on that id in this session (yet)", content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     public Uni<AppendResponse> decision(@PathParam("sessionId") String sessionId, @PathParam("eventId") String eventId) {
-        return ingest.decision(sessionId, eventId)
+        return ingest.decision(caller.tenant(), sessionId, eventId)
                 .map(decision -> decision.map(AppendResponse::from)
                         .orElseThrow(() -> ProblemException.notFound("no decision yet for event " + eventId
                                 + " in session " + sessionId)));
@@ -91,6 +101,7 @@ public class EventResource {
 
     @DELETE
     @Path("/{sessionId}")
+    @Requires(Role.WRITER)
     @Produces({ MediaType.APPLICATION_JSON, Problem.MEDIA_TYPE })
     @Operation(summary = "Erase a session from PostgreSQL and Redis, through the log", description = "The session id "
             + "may then be used again from version 1.")
@@ -101,7 +112,10 @@ public class EventResource {
     public Uni<RestResponse<AppendResponse>> erase(@PathParam("sessionId") String sessionId,
             @Parameter(in = ParameterIn.HEADER, name = "Idempotency-Key", description = "The id of the erasure "
                     + "event; a repeat with the same key answers like the original") @HeaderParam("Idempotency-Key") String idempotencyKey) {
-        return ingest.erase(sessionId, idempotencyKey)
+        Caller who = caller.get();
+        return ingest.erase(who.tenant(), sessionId, idempotencyKey)
+                .call(result -> result.decision().isPresent() ? adminLog.record(who, "session.erased", sessionId)
+                        : Uni.createFrom().voidItem())
                 .map(result -> result.decision().map(EventResource::erased)
                         .orElseGet(() -> RestResponse.ResponseBuilder.<AppendResponse> create(202)
                                 .location(location(sessionId, result.batch().first().id()))

@@ -54,14 +54,10 @@ public class IngestService {
         this.config = config;
     }
 
-    /** The tenant of the caller (a single configured tenant until authentication arrives). */
-    public String tenant() {
-        return config.tenant();
-    }
-
-    /** Decodes and appends a REST body for a session. */
-    public Uni<AppendResult> append(String sessionId, byte[] body, String idempotencyKey, String ifMatch) {
-        EventBatch batch = codec.decodeRequest(sessionId, body, tenant(), idempotencyKey, expectedVersion(ifMatch),
+    /** Decodes and appends a REST body for a session of the caller's tenant. */
+    public Uni<AppendResult> append(String tenant, String sessionId, byte[] body, String idempotencyKey,
+            String ifMatch) {
+        EventBatch batch = codec.decodeRequest(sessionId, body, tenant, idempotencyKey, expectedVersion(ifMatch),
                 Instant.now());
         if (batch.events().stream().anyMatch(event -> event.kind() == EventType.SESSION_ERASED)) {
             // an erasure answers 204 and is idempotent per key; through this route it would answer like an event
@@ -103,22 +99,22 @@ public class IngestService {
     }
 
     /** The decision on an event id, from Redis while it is fresh, else from PostgreSQL. */
-    public Uni<Optional<Decision>> decision(String sessionId, String eventId) {
-        SessionKey session = new SessionKey(tenant(), sessionId);
+    public Uni<Optional<Decision>> decision(String tenant, String sessionId, String eventId) {
+        SessionKey session = new SessionKey(tenant, sessionId);
         // Redis only holds a copy: while it is out of reach the decision comes from PostgreSQL, so an append the ledger
         // committed is still answered 201 (and 202 when not decided yet) instead of failing after its publish
         return views.decision(session, eventId)
                 .onFailure().recoverWithItem(Optional.empty())
                 .chain(cached -> cached.isPresent() ? Uni.createFrom().item(cached)
-                        : archive.decision(tenant(), eventId)
+                        : archive.decision(tenant, eventId)
                                 .map(stored -> stored.filter(s -> s.sessionId().equals(sessionId))
                                         .map(s -> asDecision(s, List.of(eventId)))));
     }
 
     /** Erases a session everywhere, through the log; 404 when it has no event. */
-    public Uni<AppendResult> erase(String sessionId, String idempotencyKey) {
+    public Uni<AppendResult> erase(String tenant, String sessionId, String idempotencyKey) {
         EventCodec.checkSessionId(sessionId);
-        SessionKey session = new SessionKey(tenant(), sessionId);
+        SessionKey session = new SessionKey(tenant, sessionId);
         ObjectNode event = JsonNodeFactory.instance.objectNode();
         event.put("id", idempotencyKey != null ? idempotencyKey : "erase:" + UUID.randomUUID());
         event.put("source", "agent://agent-state/api");
@@ -126,8 +122,8 @@ public class IngestService {
         byte[] body = event.toString().getBytes(StandardCharsets.UTF_8);
         // A repeat with the same key answers like the original, even though the session is gone by now.
         Uni<Boolean> repeat = idempotencyKey == null ? Uni.createFrom().item(false)
-                : archive.decision(tenant(), idempotencyKey).map(Optional::isPresent);
-        EventBatch erasure = codec.decodeRequest(sessionId, body, tenant(), null, null, Instant.now());
+                : archive.decision(tenant, idempotencyKey).map(Optional::isPresent);
+        EventBatch erasure = codec.decodeRequest(sessionId, body, tenant, null, null, Instant.now());
         return repeat.chain(known -> known ? append(erasure)
                 : archive.head(session)
                         .chain(head -> head.isEmpty()
@@ -145,7 +141,7 @@ public class IngestService {
                 })
                 // the announcement is a shortcut: without it the decision is looked up (Redis, then PostgreSQL)
                 .chain(() -> registration.await(config.ingest().decisionWait(),
-                        () -> decision(batch.sessionId(), batch.first().id())))
+                        () -> decision(batch.tenant(), batch.sessionId(), batch.first().id())))
                 .map(decision -> new AppendResult(batch, decision.map(d -> withIds(d, batch))));
     }
 

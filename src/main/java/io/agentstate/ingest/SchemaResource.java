@@ -26,6 +26,7 @@ import io.agentstate.event.EventCodec;
 import io.agentstate.event.EventType;
 import io.agentstate.platform.Problem;
 import io.agentstate.platform.ProblemException;
+import io.agentstate.security.Requires;
 
 /**
  * Serves the JSON Schemas that validate REST and Kafka input alike, each with its {@code $id} set to where this service
@@ -33,6 +34,7 @@ import io.agentstate.platform.ProblemException;
  */
 @Path("/schemas")
 @Produces(MediaType.APPLICATION_JSON)
+@Requires(open = true)
 public class SchemaResource {
 
     private static final String ENVELOPE = "cloudevent";

@@ -18,6 +18,7 @@ import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.Problem;
 import io.agentstate.platform.QueryParams;
+import io.agentstate.security.CurrentCaller;
 import io.smallrye.mutiny.Uni;
 
 /** {@code GET /users/{userId}/memories}: a user's long-term facts across sessions. */
@@ -27,8 +28,10 @@ public class MemoryResource {
 
     private final MemoryRepository memories;
     private final AgentStateConfig config;
+    private final CurrentCaller caller;
 
-    MemoryResource(MemoryRepository memories, AgentStateConfig config) {
+    MemoryResource(MemoryRepository memories, AgentStateConfig config, CurrentCaller caller) {
+        this.caller = caller;
         this.memories = memories;
         this.config = config;
     }
@@ -42,6 +45,6 @@ public class MemoryResource {
             @Parameter(description = "Only facts with this tag") @QueryParam("tag") String tag,
             @Parameter(description = "Most facts; default 100, at most 1000") @QueryParam("limit") String limit) {
         int size = QueryParams.integer("limit", limit, 100, 1, config.query().maxPageSize());
-        return memories.forUser(config.tenant(), userId, tag, size);
+        return memories.forUser(caller.tenant(), userId, tag, size);
     }
 }

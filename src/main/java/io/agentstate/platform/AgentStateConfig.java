@@ -1,6 +1,8 @@
 package io.agentstate.platform;
 
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
@@ -12,6 +14,9 @@ public interface AgentStateConfig {
     /** The tenant that owns sessions written without credentials. Default {@code default}. */
     @WithDefault("default")
     String tenant();
+
+    /** Who may call the API, and as which tenant. */
+    Auth auth();
 
     /** Ingest (REST append) limits and waits. */
     Ingest ingest();
@@ -26,6 +31,37 @@ public interface AgentStateConfig {
 
     /** Conversations: prompt, window budget, summarisation. */
     Chat chat();
+
+    interface Auth {
+
+        /** {@code none}: every caller is {@link AgentStateConfig#tenant()} with every role; {@code required}: credentials. */
+        enum Mode {
+            NONE,
+            REQUIRED
+        }
+
+        /** {@code required} (default) or {@code none}; {@code none} is refused in {@code prod} unless allowAnonymous. */
+        @WithDefault("required")
+        Mode mode();
+
+        /** Lets the {@code prod} profile start with mode {@code none} (the local run command). Default false. */
+        @WithDefault("false")
+        boolean allowAnonymous();
+
+        /** The JWT claim that names the caller's tenant. Default {@code tenant}. */
+        @WithDefault("tenant")
+        String tenantClaim();
+
+        /**
+         * A JSON file of API keys (id, tenant, roles, SHA-256 of the key, optional expiresAt), such as a mounted
+         * Kubernetes Secret; re-read when it changes. No default: keys then come only from the admin API.
+         */
+        Optional<Path> apiKeysFile();
+
+        /** How often API keys are re-read from the file and from PostgreSQL (other replicas' changes). Default 10 s. */
+        @WithDefault("10s")
+        Duration apiKeysRefresh();
+    }
 
     interface Chat {
         /** The system prompt at the head of every conversation turn. */

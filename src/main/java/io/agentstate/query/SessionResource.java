@@ -25,6 +25,7 @@ import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.Problem;
 import io.agentstate.platform.ProblemException;
 import io.agentstate.platform.QueryParams;
+import io.agentstate.security.CurrentCaller;
 import io.smallrye.mutiny.Uni;
 
 /** Session reads: current state, timeline, past states and tool calls. */
@@ -38,8 +39,10 @@ public class SessionResource {
     private final SessionReader reader;
     private final ArchiveRepository archive;
     private final AgentStateConfig config;
+    private final CurrentCaller caller;
 
-    SessionResource(SessionReader reader, ArchiveRepository archive, AgentStateConfig config) {
+    SessionResource(SessionReader reader, ArchiveRepository archive, AgentStateConfig config, CurrentCaller caller) {
+        this.caller = caller;
         this.reader = reader;
         this.archive = archive;
         this.config = config;
@@ -134,6 +137,6 @@ public class SessionResource {
     }
 
     private SessionKey key(String sessionId) {
-        return new SessionKey(config.tenant(), sessionId);
+        return new SessionKey(caller.tenant(), sessionId);
     }
 }

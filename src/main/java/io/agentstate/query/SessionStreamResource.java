@@ -25,8 +25,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.agentstate.ledger.SessionKey;
-import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.ProblemException;
+import io.agentstate.security.CurrentCaller;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
 
@@ -52,13 +52,13 @@ public class SessionStreamResource {
     private final SessionReader reader;
     private final VersionFeed feed;
     private final ObjectMapper json;
-    private final AgentStateConfig config;
+    private final CurrentCaller caller;
 
-    SessionStreamResource(SessionReader reader, VersionFeed feed, ObjectMapper json, AgentStateConfig config) {
+    SessionStreamResource(SessionReader reader, VersionFeed feed, ObjectMapper json, CurrentCaller caller) {
+        this.caller = caller;
         this.reader = reader;
         this.feed = feed;
         this.json = json;
-        this.config = config;
     }
 
     // The framework commits 200 and the SSE headers before it subscribes to the stream, so a failure from the stream
@@ -66,7 +66,7 @@ public class SessionStreamResource {
     @ServerRequestFilter
     @KnownSession
     Uni<Void> requireSession(UriInfo uri) {
-        return reader.current(new SessionKey(config.tenant(), uri.getPathParameters().getFirst("sessionId")))
+        return reader.current(new SessionKey(caller.tenant(), uri.getPathParameters().getFirst("sessionId")))
                 .replaceWithVoid();
     }
 
@@ -81,7 +81,7 @@ public class SessionStreamResource {
             @HeaderParam("Last-Event-ID") String lastEventIdHeader, @QueryParam("lastEventId") String lastEventIdParam,
             @Context Sse sse) {
         Long lastEventId = lastEventId(lastEventIdHeader != null ? lastEventIdHeader : lastEventIdParam);
-        return feed.follow(new SessionKey(config.tenant(), sessionId), lastEventId)
+        return feed.follow(new SessionKey(caller.tenant(), sessionId), lastEventId)
                 .map(signal -> event(sse, sessionId, signal));
     }
 

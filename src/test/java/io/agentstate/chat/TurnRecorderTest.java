@@ -27,7 +27,7 @@ class TurnRecorderTest {
 
     @Test
     void shouldSendAnAttemptDecidedMeanwhileToTheLookupRatherThanRefuseIt() {
-        SessionKey session = recorder.session("recorder-" + UUID.randomUUID());
+        SessionKey session = new SessionKey("default", "recorder-" + UUID.randomUUID());
         SessionState empty = recorder.read(session).await().atMost(WAIT);
         Turn turn = recorder.turn(session, empty);
 

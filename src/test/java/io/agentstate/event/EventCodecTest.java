@@ -237,10 +237,14 @@ class EventCodecTest {
     }
 
     @Test
-    void shouldOverrideTenantOfBodyWithTenantOfCredentials() {
-        EventBatch batch = codec.decodeRequest("s1", bytes(message().put("tenant", "forged")), "acme", null, null,
+    void shouldRefuseABodyNamingAnotherTenantThanTheCredentials() {
+        assertThatThrownBy(() -> codec.decodeRequest("s1", bytes(message().put("tenant", "forged")), "acme", null,
+                null, LOG_TIME))
+                .isInstanceOf(InvalidEventException.class)
+                .hasMessageContaining("credentials");
+        // naming one's own tenant is harmless
+        EventBatch batch = codec.decodeRequest("s1", bytes(message().put("tenant", "acme")), "acme", null, null,
                 LOG_TIME);
-
         assertThat(batch.first().tenant()).isEqualTo("acme");
     }
 

@@ -83,6 +83,15 @@ class ArchitectureTest {
     }
 
     @Test
+    void shouldKeepSecurityBesideThePlatformUnderEveryFeature() {
+        // every floor asks security who the caller is; security itself knows no feature
+        noClasses().that().resideInAPackage("io.agentstate.security..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.agentstate.ingest..", "io.agentstate.ledger..",
+                        "io.agentstate.query..", "io.agentstate.chat..", "io.agentstate.memory..")
+                .check(MAIN);
+    }
+
+    @Test
     void shouldKeepLedgerInternalsToTheLedger() {
         noClasses().that().resideOutsideOfPackage("io.agentstate.ledger..")
                 .should().dependOnClassesThat(LEDGER_INTERNALS)

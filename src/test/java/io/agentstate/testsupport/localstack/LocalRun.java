@@ -48,6 +48,11 @@ public final class LocalRun {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 System.getProperty("agentstate.service.heap", "-Xmx512m")));
         command.addAll(stack.serviceSystemProperties());
+        // The local run is open on loopback, so the README's curl commands work as they are; the service says so
+        // loudly at start. Pass -Dagentstate.auth=required to try credentials (docs/security.md).
+        if (!"required".equals(System.getProperty("agentstate.auth"))) {
+            command.addAll(List.of("-Dagent-state.auth.mode=none", "-Dagent-state.auth.allow-anonymous=true"));
+        }
         command.addAll(List.of("-jar", jar.toString()));
         System.out.printf("%nLocal stack in %s (start-up ms %s)%n  Kafka      %s%n  PostgreSQL %s%n  Redis      %s%n%n",
                 data, stack.startMillis(), stack.kafkaBootstrapServers(), stack.postgresJdbcUrl(), stack.redisUrl());
