@@ -133,6 +133,9 @@ class TransportTlsIT {
             if (started != null) {
                 started.close();
             }
+            for (Path file : List.of(stranger.certificate(), stranger.privateKey(), stranger.keyStore(), elsewhere)) {
+                Files.deleteIfExists(file);
+            }
         }
         assertThat(started).as("a service that trusts another certificate started; see %s", log).isNull();
         assertThat(Files.readString(log))
