@@ -1,6 +1,7 @@
 package io.agentstate.platform;
 
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -10,12 +11,14 @@ import jakarta.inject.Singleton;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.flywaydb.core.Flyway;
 import org.jboss.logging.Logger;
 
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.common.annotation.Identifier;
 import io.vertx.mutiny.sqlclient.Pool;
 
 /**
@@ -31,17 +34,20 @@ public class StartupCheck {
     private final Pool pool;
     private final ReactiveRedisDataSource redis;
     private final Flyway flyway;
+    private final Map<String, Object> kafkaConfig;
     private final String kafkaBootstrap;
     private final String postgresUrl;
     private final String redisHosts;
 
     StartupCheck(Pool pool, ReactiveRedisDataSource redis, Flyway flyway,
+            @Identifier("default-kafka-broker") Map<String, Object> kafkaConfig,
             @ConfigProperty(name = "kafka.bootstrap.servers") String kafkaBootstrap,
             @ConfigProperty(name = "quarkus.datasource.reactive.url") String postgresUrl,
             @ConfigProperty(name = "quarkus.redis.hosts") String redisHosts) {
         this.pool = pool;
         this.redis = redis;
         this.flyway = flyway;
+        this.kafkaConfig = kafkaConfig;
         this.kafkaBootstrap = kafkaBootstrap;
         this.postgresUrl = postgresUrl;
         this.redisHosts = redisHosts;
@@ -72,9 +78,13 @@ public class StartupCheck {
     }
 
     private void checkKafka() {
-        Map<String, Object> config = Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafkaBootstrap,
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis(),
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis());
+        // Every kafka.* setting, as the channels get them: with only the bootstrap servers, a broker that wants TLS or
+        // SASL would fail this check while the channels themselves could connect.
+        Map<String, Object> config = new HashMap<>(kafkaConfig);
+        // Quarkus adds the application name as group.id for consumers; an admin client would only log it as unknown.
+        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        config.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis());
+        config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis());
         try (Admin admin = Admin.create(config)) {
             admin.describeCluster().nodes().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {

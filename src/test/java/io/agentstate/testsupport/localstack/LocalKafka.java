@@ -23,7 +23,8 @@ import kafka.server.KafkaRaftServer;
 
 /**
  * A single-node KRaft Kafka broker (broker and controller in one) inside this JVM. A formatted log directory is reused,
- * so the log survives restarts; the event topics are created with the requested partition count.
+ * so the log survives restarts; the event topics are created with the requested partition count. Clients reach it on a
+ * plaintext listener and on an SSL one with the stack's certificate (server-side TLS only).
  */
 final class LocalKafka implements AutoCloseable {
 
@@ -32,15 +33,20 @@ final class LocalKafka implements AutoCloseable {
     private static final int NODE_ID = 1;
     private static final String CONTROLLER = "CONTROLLER";
 
+    private static final String SSL = "SSL";
+
     private final KafkaRaftServer server;
     private final String bootstrapServers;
+    private final String sslBootstrapServers;
 
-    private LocalKafka(KafkaRaftServer server, String bootstrapServers) {
+    private LocalKafka(KafkaRaftServer server, String bootstrapServers, String sslBootstrapServers) {
         this.server = server;
         this.bootstrapServers = bootstrapServers;
+        this.sslBootstrapServers = sslBootstrapServers;
     }
 
-    static LocalKafka start(Path dir, int port, int controllerPort, int partitions) throws Exception {
+    static LocalKafka start(Path dir, int port, int sslPort, int controllerPort, int partitions,
+            ServerCertificate certificate) throws Exception {
         Path logDir = dir.toAbsolutePath();
         Files.createDirectories(logDir);
         Properties p = new Properties();
@@ -49,10 +55,15 @@ final class LocalKafka implements AutoCloseable {
         // A static quorum lets the ports change between restarts of the same directory.
         p.put("controller.quorum.voters", NODE_ID + "@127.0.0.1:" + controllerPort);
         p.put("controller.listener.names", CONTROLLER);
-        p.put("listeners", "PLAINTEXT://127.0.0.1:" + port + "," + CONTROLLER + "://127.0.0.1:" + controllerPort);
-        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
+        p.put("listeners", "PLAINTEXT://127.0.0.1:" + port + "," + SSL + "://127.0.0.1:" + sslPort + "," + CONTROLLER
+                + "://127.0.0.1:" + controllerPort);
+        p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port + "," + SSL + "://127.0.0.1:" + sslPort);
         p.put("inter.broker.listener.name", "PLAINTEXT");
-        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT," + CONTROLLER + ":PLAINTEXT");
+        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT," + SSL + ":SSL," + CONTROLLER + ":PLAINTEXT");
+        p.put("ssl.keystore.type", "PKCS12");
+        p.put("ssl.keystore.location", certificate.keyStore().toString());
+        p.put("ssl.keystore.password", certificate.password());
+        p.put("ssl.key.password", certificate.password());
         p.put("log.dirs", logDir.toString());
         p.put("num.partitions", Integer.toString(partitions));
         p.put("auto.create.topics.enable", "true");
@@ -91,7 +102,7 @@ final class LocalKafka implements AutoCloseable {
             server.awaitShutdown();
             throw e;
         }
-        return new LocalKafka(server, bootstrap);
+        return new LocalKafka(server, bootstrap, "127.0.0.1:" + sslPort);
     }
 
     private static void createTopics(String bootstrap, int partitions) throws Exception {
@@ -112,6 +123,11 @@ final class LocalKafka implements AutoCloseable {
 
     String bootstrapServers() {
         return bootstrapServers;
+    }
+
+    /** The SSL listener: clients set {@code security.protocol=SSL} and trust the stack's certificate. */
+    String sslBootstrapServers() {
+        return sslBootstrapServers;
     }
 
     @Override

@@ -18,13 +18,25 @@ import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * A real PostgreSQL server from zonky's binaries, on loopback. PostgreSQL refuses to run as root, so as root it runs
- * inside a user namespace where it is an ordinary user; no account or system package is needed.
+ * inside a user namespace where it is an ordinary user; no account or system package is needed. It always offers TLS
+ * with the stack's certificate; {@link #TLS_USER} may connect over TLS only, every other user either way.
  */
 final class LocalPostgres implements AutoCloseable {
 
     static final String DATABASE = "agentstate";
     static final String USER = "postgres";
     static final String PASSWORD = "postgres";
+    /** A superuser like {@link #USER}, so it shares the schema whoever migrated it, but refused without TLS. */
+    static final String TLS_USER = "agentstate_tls";
+
+    // Written at every start, so a data directory made before TLS gets the same rules. Plaintext stays open to every
+    // other user: the other tests, the run command and psql need no certificate.
+    private static final String HBA = """
+            # Written by LocalPostgres at every start; the first line that matches a connection decides.
+            hostnossl all %1$s 0.0.0.0/0    reject
+            hostssl   all %1$s 127.0.0.1/32 trust
+            host      all all 127.0.0.1/32 trust
+            """.formatted(TLS_USER);
 
     private final int port;
     private final SupervisedProcess process;
@@ -34,7 +46,7 @@ final class LocalPostgres implements AutoCloseable {
         this.process = process;
     }
 
-    static LocalPostgres start(Path dir, int port, boolean durable) throws IOException {
+    static LocalPostgres start(Path dir, int port, boolean durable, ServerCertificate certificate) throws IOException {
         Path home = Binaries.postgres();
         Path data = dir.resolve("data");
         Path log = dir.resolve("postgres.log");
@@ -42,6 +54,8 @@ final class LocalPostgres implements AutoCloseable {
         if (!Files.exists(data.resolve("PG_VERSION"))) {
             initdb(home, data, log);
         }
+        Path hba = dir.resolve("pg_hba.conf");
+        Files.writeString(hba, HBA);
         List<String> command = asOrdinaryUser();
         command.addAll(List.of(home.resolve("bin/postgres").toString(), "-D", data.toString(),
                 "-p", Integer.toString(port),
@@ -51,7 +65,11 @@ final class LocalPostgres implements AutoCloseable {
                 "-c", "shared_buffers=256MB",
                 "-c", "fsync=" + (durable ? "on" : "off"),
                 "-c", "synchronous_commit=" + (durable ? "on" : "off"),
-                "-c", "full_page_writes=" + (durable ? "on" : "off")));
+                "-c", "full_page_writes=" + (durable ? "on" : "off"),
+                "-c", "hba_file=" + hba,
+                "-c", "ssl=on",
+                "-c", "ssl_cert_file=" + certificate.certificate(),
+                "-c", "ssl_key_file=" + certificate.privateKey()));
         SupervisedProcess process = SupervisedProcess.start("postgres", "INT", command, log);
         LocalPostgres postgres = new LocalPostgres(port, process);
         postgres.awaitReadyAndCreateDatabase(log);
@@ -137,6 +155,11 @@ final class LocalPostgres implements AutoCloseable {
                         .executeQuery("SELECT 1 FROM pg_database WHERE datname = '" + DATABASE + "'")) {
             if (!exists.next()) {
                 statement.execute("CREATE DATABASE " + DATABASE);
+            }
+            try (ResultSet role = statement.executeQuery("SELECT 1 FROM pg_roles WHERE rolname = '" + TLS_USER + "'")) {
+                if (!role.next()) {
+                    statement.execute("CREATE ROLE " + TLS_USER + " LOGIN SUPERUSER");
+                }
             }
         }
     }

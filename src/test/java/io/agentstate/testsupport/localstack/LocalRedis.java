@@ -16,19 +16,22 @@ import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * A real Redis server on loopback, from the machine's redis-server or the binary inside embedded-redis. It keeps no
- * persistence on purpose: Redis is a cache (I6), everything it holds is rebuilt from PostgreSQL.
+ * persistence on purpose: Redis is a cache (I6), everything it holds is rebuilt from PostgreSQL. Beside its plaintext
+ * port it serves TLS on a second one with the stack's certificate (server-side TLS only, no client certificates).
  */
 final class LocalRedis implements AutoCloseable {
 
     private final int port;
+    private final int tlsPort;
     private final SupervisedProcess process;
 
-    private LocalRedis(int port, SupervisedProcess process) {
+    private LocalRedis(int port, int tlsPort, SupervisedProcess process) {
         this.port = port;
+        this.tlsPort = tlsPort;
         this.process = process;
     }
 
-    static LocalRedis start(Path dir, int port) throws IOException {
+    static LocalRedis start(Path dir, int port, int tlsPort, ServerCertificate certificate) throws IOException {
         Files.createDirectories(dir);
         Path log = dir.resolve("redis.log");
         List<String> command = List.of(Binaries.redisServer().toString(),
@@ -39,8 +42,12 @@ final class LocalRedis implements AutoCloseable {
                 "--appendonly", "no",
                 "--daemonize", "no",
                 "--dir", dir.toString(),
-                "--loglevel", "warning");
-        LocalRedis redis = new LocalRedis(port, SupervisedProcess.start("redis", "TERM", command, log));
+                "--loglevel", "warning",
+                "--tls-port", Integer.toString(tlsPort),
+                "--tls-cert-file", certificate.certificate().toString(),
+                "--tls-key-file", certificate.privateKey().toString(),
+                "--tls-auth-clients", "no");
+        LocalRedis redis = new LocalRedis(port, tlsPort, SupervisedProcess.start("redis", "TERM", command, log));
         redis.awaitReady(log);
         return redis;
     }
@@ -51,6 +58,14 @@ final class LocalRedis implements AutoCloseable {
 
     String url() {
         return "redis://127.0.0.1:" + port;
+    }
+
+    int tlsPort() {
+        return tlsPort;
+    }
+
+    String tlsUrl() {
+        return "rediss://127.0.0.1:" + tlsPort;
     }
 
     private void awaitReady(Path log) {

@@ -54,8 +54,12 @@ public final class LocalRun {
             command.addAll(List.of("-Dagent-state.auth.mode=none", "-Dagent-state.auth.allow-anonymous=true"));
         }
         command.addAll(List.of("-jar", jar.toString()));
-        System.out.printf("%nLocal stack in %s (start-up ms %s)%n  Kafka      %s%n  PostgreSQL %s%n  Redis      %s%n%n",
-                data, stack.startMillis(), stack.kafkaBootstrapServers(), stack.postgresJdbcUrl(), stack.redisUrl());
+        System.out.printf("%nLocal stack in %s (start-up ms %s)%n  Kafka      %s%n  PostgreSQL %s%n  Redis      %s%n"
+                + "Over TLS, trusting %s (docs/operations.md, Transport security)%n  Kafka      %s (SSL)%n"
+                + "  PostgreSQL user %s%n  Redis      %s%n%n",
+                data, stack.startMillis(), stack.kafkaBootstrapServers(), stack.postgresJdbcUrl(), stack.redisUrl(),
+                stack.certificate().certificate(), orExternal(stack.kafkaSslBootstrapServers()),
+                orExternal(stack.postgresTlsUser()), orExternal(stack.redisTlsUrl()));
         SupervisedProcess service = SupervisedProcess.start("agent-state", "TERM", command, ProcessBuilder.Redirect.INHERIT);
         Thread stop = new Thread(() -> {
             service.close();
@@ -64,6 +68,10 @@ public final class LocalRun {
         Runtime.getRuntime().addShutdownHook(stop);
         int exit = service.waitFor();
         return exit;
+    }
+
+    private static String orExternal(String endpoint) {
+        return endpoint != null ? endpoint : "(external server)";
     }
 
     private static void writeEndpoints(Path data, LocalStack stack) throws IOException {

@@ -16,7 +16,9 @@ import org.jboss.logging.Logger;
 
 /**
  * Real Kafka, PostgreSQL and Redis servers on loopback for tests, the run command and the benchmarks. Each server stays
- * off when the environment already names an external endpoint for it.
+ * off when the environment already names an external endpoint for it. Every server also offers TLS with one
+ * self-signed {@link ServerCertificate}; {@link #serviceConfig()} stays plaintext and a test that wants TLS asks for
+ * the TLS endpoints.
  */
 public final class LocalStack implements AutoCloseable {
 
@@ -55,14 +57,16 @@ public final class LocalStack implements AutoCloseable {
     }
 
     private final Settings settings;
+    private final ServerCertificate certificate;
     private final LocalKafka kafka;
     private final LocalPostgres postgres;
     private final LocalRedis redis;
     private final Map<String, Long> startMillis;
 
-    private LocalStack(Settings settings, LocalKafka kafka, LocalPostgres postgres, LocalRedis redis,
-            Map<String, Long> startMillis) {
+    private LocalStack(Settings settings, ServerCertificate certificate, LocalKafka kafka, LocalPostgres postgres,
+            LocalRedis redis, Map<String, Long> startMillis) {
         this.settings = settings;
+        this.certificate = certificate;
         this.kafka = kafka;
         this.postgres = postgres;
         this.redis = redis;
@@ -73,18 +77,20 @@ public final class LocalStack implements AutoCloseable {
     public static LocalStack start(Settings settings) {
         External external = External.fromEnvironment();
         Map<String, Long> timings = new LinkedHashMap<>();
+        ServerCertificate certificate = certificate(settings);
         CompletableFuture<LocalKafka> kafka = external.kafka() != null ? CompletableFuture.completedFuture(null)
                 : CompletableFuture.supplyAsync(() -> timed("kafka", timings,
                         () -> LocalKafka.start(settings.dir().resolve("kafka"), port(settings.kafkaPort()), freePort(),
-                                settings.partitions())));
+                                freePort(), settings.partitions(), certificate)));
         CompletableFuture<LocalPostgres> postgres = external.postgresReactive() != null
                 ? CompletableFuture.completedFuture(null)
                 : CompletableFuture.supplyAsync(() -> timed("postgres", timings,
                         () -> LocalPostgres.start(settings.dir().resolve("postgres"), port(settings.postgresPort()),
-                                settings.durable())));
+                                settings.durable(), certificate)));
         CompletableFuture<LocalRedis> redis = external.redis() != null ? CompletableFuture.completedFuture(null)
                 : CompletableFuture.supplyAsync(() -> timed("redis", timings,
-                        () -> LocalRedis.start(settings.dir().resolve("redis"), port(settings.redisPort()))));
+                        () -> LocalRedis.start(settings.dir().resolve("redis"), port(settings.redisPort()), freePort(),
+                                certificate)));
         try {
             CompletableFuture.allOf(kafka, postgres, redis).join();
         } catch (CompletionException e) {
@@ -96,7 +102,7 @@ public final class LocalStack implements AutoCloseable {
             }
             throw new IllegalStateException("The local stack did not start: " + e.getCause().getMessage(), e.getCause());
         }
-        LocalStack stack = new LocalStack(settings, kafka.join(), postgres.join(), redis.join(), timings);
+        LocalStack stack = new LocalStack(settings, certificate, kafka.join(), postgres.join(), redis.join(), timings);
         LOG.infof("Local stack up in %s (%s)", settings.dir(), timings);
         return stack;
     }
@@ -128,6 +134,31 @@ public final class LocalStack implements AutoCloseable {
 
     public String postgresPassword() {
         return LocalPostgres.PASSWORD;
+    }
+
+    /** The certificate every local server offers; clients trust it as their only root. */
+    public ServerCertificate certificate() {
+        return certificate;
+    }
+
+    /** Kafka's SSL listener, or null when Kafka is external. */
+    public String kafkaSslBootstrapServers() {
+        return kafka != null ? kafka.sslBootstrapServers() : null;
+    }
+
+    /** Redis's TLS port as a {@code rediss://} URL, or null when Redis is external. */
+    public String redisTlsUrl() {
+        return redis != null ? redis.tlsUrl() : null;
+    }
+
+    /** Redis's TLS port, or 0 when Redis is external. */
+    public int redisTlsPort() {
+        return redis != null ? redis.tlsPort() : 0;
+    }
+
+    /** The PostgreSQL user that the server refuses without TLS, or null when PostgreSQL is external. */
+    public String postgresTlsUser() {
+        return postgres != null ? LocalPostgres.TLS_USER : null;
     }
 
     /** The service configuration that points at the servers this stack started (external ones are left alone). */
@@ -162,6 +193,17 @@ public final class LocalStack implements AutoCloseable {
         closeQuietly(postgres);
         if (settings.ephemeral()) {
             Binaries.deleteTree(settings.dir());
+        }
+    }
+
+    private static ServerCertificate certificate(Settings settings) {
+        try {
+            return ServerCertificate.in(settings.dir().resolve("tls"));
+        } catch (IOException e) {
+            if (settings.ephemeral()) {
+                Binaries.deleteTree(settings.dir());
+            }
+            throw new IllegalStateException("The local stack's certificate could not be made: " + e.getMessage(), e);
         }
     }
 
