@@ -12,8 +12,12 @@ import java.util.Optional;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.agentstate.event.Event;
 import io.agentstate.event.EventCodec;
+import io.agentstate.event.EventType;
+import io.agentstate.security.DataKeys;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Pool;
@@ -74,10 +78,12 @@ public class ArchiveRepository {
 
     private final Pool pool;
     private final EventCodec codec;
+    private final DataKeys keys;
 
-    ArchiveRepository(Pool pool, EventCodec codec) {
+    ArchiveRepository(Pool pool, EventCodec codec, DataKeys keys) {
         this.pool = pool;
         this.codec = codec;
+        this.keys = keys;
     }
 
     public Uni<Optional<SessionHead>> head(SessionKey session) {
@@ -90,25 +96,29 @@ public class ArchiveRepository {
     /** The state at a version: the latest snapshot at or before it, then the archived events up to it, folded. */
     public Uni<SessionState> stateAt(SessionKey session, long version) {
         // a snapshot of another format was written by another fold: replaying from an older base is always right (I4)
-        return pool.preparedQuery("SELECT version, state FROM snapshots WHERE tenant = $1 AND session_id = $2 "
-                + "AND version <= $3 AND format = $4 ORDER BY version DESC LIMIT 1")
-                .execute(Tuple.of(session.tenant(), session.sessionId(), version, ViewCodec.SNAPSHOT_FORMAT))
+        return prepared(session).chain(() -> pool.preparedQuery("SELECT version, state FROM snapshots WHERE tenant = $1 "
+                + "AND session_id = $2 AND version <= $3 AND format = $4 ORDER BY version DESC LIMIT 1")
+                .execute(Tuple.of(session.tenant(), session.sessionId(), version, ViewCodec.SNAPSHOT_FORMAT)))
                 .map(rows -> rows.size() == 0 ? SessionState.empty(session.tenant(), session.sessionId())
-                        : readState(rows.iterator().next().getBuffer("state").getBytes()))
+                        : snapshot(session, rows.iterator().next()))
                 .chain(base -> events(session, base.version(), version).map(base::applyAll));
     }
 
     /** The archived events in (after, through], in version order. */
     public Uni<List<SessionState.Archived>> events(SessionKey session, long after, long through) {
-        return pool.preparedQuery("SELECT version, payload FROM events WHERE tenant = $1 AND session_id = $2 "
-                + "AND version > $3 AND version <= $4 ORDER BY version")
-                .execute(Tuple.of(session.tenant(), session.sessionId(), after, through))
+        return prepared(session).chain(() -> pool.preparedQuery("SELECT version, event_id, type, source, occurred_at, "
+                + "payload FROM events WHERE tenant = $1 AND session_id = $2 AND version > $3 AND version <= $4 "
+                + "ORDER BY version")
+                .execute(Tuple.of(session.tenant(), session.sessionId(), after, through)))
                 .map(rows -> {
                     List<SessionState.Archived> events = new ArrayList<>(rows.size());
                     for (Row row : rows) {
-                        byte[] payload = row.getBuffer("payload").getBytes();
-                        events.add(new SessionState.Archived(codec.decodeArchived(payload), row.getLong("version"),
-                                payload.length));
+                        byte[] stored = row.getBuffer("payload").getBytes();
+                        Optional<byte[]> payload = open(session, row.getString("event_id"), stored);
+                        // a forgotten user's event keeps its version, type and time, and no content (I1 still holds)
+                        Event event = payload.map(codec::decodeArchived).orElseGet(() -> erased(session, row));
+                        events.add(new SessionState.Archived(event, row.getLong("version"),
+                                DataKeys.plaintextLength(stored)));
                     }
                     return events;
                 });
@@ -131,18 +141,20 @@ public class ArchiveRepository {
         // One statement, so both halves come from one snapshot: read apart, a refusal made at version n could be seen
         // while version n itself (committed just before it) was not, and the cursor would then step over version n.
         // The refusals are paged by keyset over (after_version, log_partition, log_offset, event_id).
-        return pool.preparedQuery("SELECT * FROM ((SELECT 0 AS kind, row_number() OVER (ORDER BY version) AS ord, "
+        return prepared(session).chain(() -> pool.preparedQuery("SELECT * FROM ((SELECT 0 AS kind, "
+                + "row_number() OVER (ORDER BY version) AS ord, "
                 + "version, version AS session_version, event_id, NULL AS outcome, NULL AS reason, log_partition, "
-                + "log_offset, payload FROM events WHERE tenant = $1 AND session_id = $2 AND version >= $3 "
+                + "log_offset, payload, type, source, occurred_at FROM events WHERE tenant = $1 AND session_id = $2 AND version >= $3 "
                 + "AND ($9::text IS NULL OR type = $9) AND ($10::text IS NULL OR source = $10) ORDER BY version LIMIT $8) "
                 + "UNION ALL (SELECT 1, row_number() OVER (ORDER BY after_version, log_partition, log_offset, event_id), "
-                + "NULL, after_version, event_id, outcome, reason, log_partition, log_offset, payload "
+                + "NULL, after_version, event_id, outcome, reason, log_partition, log_offset, payload, type, source, "
+                + "occurred_at "
                 + "FROM rejections WHERE tenant = $1 AND session_id = $2 AND (after_version > $4 OR (after_version = $4 "
                 + "AND (log_partition, log_offset, event_id) > ($5::int, $6::bigint, $7::text))) "
                 + "AND ($9::text IS NULL OR type = $9) AND ($10::text IS NULL OR source = $10) "
                 + "ORDER BY after_version, log_partition, log_offset, event_id LIMIT $8)) AS page ORDER BY kind, ord")
                 .execute(Tuple.from(Arrays.asList(session.tenant(), session.sessionId(), from.acceptedFrom(),
-                        from.refusedAt(), from.logPartition(), from.logOffset(), from.eventId(), limit, type, source)))
+                        from.refusedAt(), from.logPartition(), from.logOffset(), from.eventId(), limit, type, source))))
                 .map(rows -> {
                     List<TimelineEntry> accepted = new ArrayList<>();
                     List<TimelineEntry> refused = new ArrayList<>();
@@ -152,7 +164,7 @@ public class ArchiveRepository {
                         TimelineEntry entry = new TimelineEntry(row.getString("event_id"), version,
                                 row.getLong("session_version"),
                                 version != null ? "accepted" : outcome.toLowerCase(Locale.ROOT), row.getString("reason"),
-                                json(row.getBuffer("payload")), row.getInteger("log_partition"),
+                                timelineEvent(session, row), row.getInteger("log_partition"),
                                 row.getLong("log_offset"));
                         (version != null ? accepted : refused).add(entry);
                     }
@@ -196,17 +208,63 @@ public class ArchiveRepository {
      */
     public Uni<Void> saveSnapshot(SessionState state, int kept) {
         // only while the session still holds that version: an erasure during the fold must not leave a snapshot behind
-        return pool.preparedQuery("INSERT INTO snapshots (tenant, session_id, version, state, format) "
+        String owner = DataKeys.sessionOwner(state.sessionId());
+        return keys.prepare(state.tenant(), List.of(owner)).chain(() -> pool.preparedQuery("INSERT INTO snapshots "
+                + "(tenant, session_id, version, state, format) "
                 + "SELECT $1, $2, $3, $4, $6 WHERE EXISTS (SELECT 1 FROM session_heads WHERE tenant = $1 "
                 + "AND session_id = $2 AND version >= $3 AND created_at = $5) ON CONFLICT DO NOTHING")
                 .execute(Tuple.from(java.util.Arrays.asList(state.tenant(), state.sessionId(), state.version(),
-                        io.vertx.core.buffer.Buffer.buffer(ViewCodec.write(state)),
-                        LedgerRepository.offset(state.createdAt()), ViewCodec.SNAPSHOT_FORMAT)))
+                        io.vertx.core.buffer.Buffer.buffer(keys.seal(state.tenant(), owner, "snapshot:" + state.version(),
+                                ViewCodec.write(state).getBytes(java.nio.charset.StandardCharsets.UTF_8))),
+                        LedgerRepository.offset(state.createdAt()), ViewCodec.SNAPSHOT_FORMAT))))
                 .chain(() -> pool.preparedQuery("DELETE FROM snapshots WHERE tenant = $1 AND session_id = $2 "
                         + "AND (format <> $3 OR version < (SELECT min(version) FROM (SELECT version FROM snapshots "
                         + "WHERE tenant = $1 AND session_id = $2 AND format = $3 ORDER BY version DESC LIMIT $4) newest))")
                         .execute(Tuple.of(state.tenant(), state.sessionId(), ViewCodec.SNAPSHOT_FORMAT, kept)))
                 .replaceWithVoid();
+    }
+
+    private Uni<Void> prepared(SessionKey session) {
+        return keys.prepareExisting(session.tenant(), List.of(DataKeys.sessionOwner(session.sessionId())));
+    }
+
+    private Optional<byte[]> open(SessionKey session, String eventId, byte[] stored) {
+        if (stored.length > 0 && stored[0] == '{') {
+            // archived before encryption at rest: plain structured JSON
+            return Optional.of(stored);
+        }
+        return keys.open(session.tenant(), DataKeys.sessionOwner(session.sessionId()), ArchiveSeal.eventRow(eventId),
+                stored);
+    }
+
+    // A snapshot that no longer opens (its session's key destroyed) is no base: the events are folded from the start.
+    private SessionState snapshot(SessionKey session, Row row) {
+        long version = row.getLong("version");
+        return keys.open(session.tenant(), DataKeys.sessionOwner(session.sessionId()), "snapshot:" + version,
+                row.getBuffer("state").getBytes())
+                .map(ArchiveRepository::readState)
+                .orElseGet(() -> SessionState.empty(session.tenant(), session.sessionId()));
+    }
+
+    private JsonNode timelineEvent(SessionKey session, Row row) {
+        Optional<byte[]> payload = open(session, row.getString("event_id"), row.getBuffer("payload").getBytes());
+        if (payload.isPresent()) {
+            return json(payload.get());
+        }
+        ObjectNode erased = ViewCodec.json().createObjectNode();
+        erased.put("id", row.getString("event_id"));
+        erased.put("source", row.getString("source"));
+        erased.put("type", row.getString("type"));
+        erased.put("subject", session.sessionId());
+        erased.put("time", row.getOffsetDateTime("occurred_at").toInstant().toString());
+        erased.put("erased", true);
+        return erased;
+    }
+
+    private static Event erased(SessionKey session, Row row) {
+        return new Event(row.getString("event_id"), row.getString("source"), row.getString("type"), EventType.CUSTOM,
+                session.sessionId(), row.getOffsetDateTime("occurred_at").toInstant(), session.tenant(), null, null, null,
+                null, null, null);
     }
 
     private static SessionState readState(byte[] json) {
@@ -217,9 +275,9 @@ public class ArchiveRepository {
         }
     }
 
-    private static JsonNode json(Buffer payload) {
+    private static JsonNode json(byte[] payload) {
         try {
-            return ViewCodec.json().readTree(payload.getBytes());
+            return ViewCodec.json().readTree(payload);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

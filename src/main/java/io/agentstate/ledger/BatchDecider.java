@@ -191,7 +191,7 @@ public final class BatchDecider {
                 Event event = batch.events().get(i);
                 byte[] payload = entry.payloads().get(i);
                 long version = current.version() + 1;
-                current = current.advance(event, version, payload.length);
+                current = current.advance(event, version, entry.sizes().get(i));
                 eventRows.add(new EventRow(key.tenant(), key.sessionId(), version, event.id(), event.type(),
                         event.source(), event.time(), entry.partition(), entry.offset(), payload));
                 decisionRows.add(new StoredDecision(key.tenant(), event.id(), key.sessionId(),

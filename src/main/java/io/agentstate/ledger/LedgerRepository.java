@@ -1,5 +1,6 @@
 package io.agentstate.ledger;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -20,7 +21,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import io.agentstate.event.EventData;
 import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.security.DataKeys;
 import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.SqlConnection;
@@ -51,8 +54,10 @@ public class LedgerRepository {
 
     private final Pool pool;
     private final Tuple timeouts;
+    private final DataKeys keys;
 
-    LedgerRepository(Pool pool, AgentStateConfig config) {
+    LedgerRepository(Pool pool, AgentStateConfig config, DataKeys keys) {
+        this.keys = keys;
         this.pool = pool;
         this.timeouts = Tuple.of(millis(config.ledger().lockTimeout()), millis(config.ledger().statementTimeout()),
                 millis(config.ledger().idleInTransactionTimeout()));
@@ -231,7 +236,7 @@ public class LedgerRepository {
         if (scopes.isEmpty()) {
             return Uni.createFrom().item(Map.of());
         }
-        return connection.preparedQuery("SELECT s.tenant, s.session_id, s.scope, s.document "
+        return connection.preparedQuery("SELECT s.tenant, s.session_id, s.scope, s.document, s.sealed "
                 + "FROM unnest($1::text[], $2::text[], $3::text[]) AS k(tenant, session_id, scope) "
                 + "JOIN session_scopes s ON s.tenant = k.tenant AND s.session_id = k.session_id AND s.scope = k.scope")
                 .execute(Tuple.of(column(scopes, BatchDecider.ScopeKey::tenant),
@@ -239,10 +244,23 @@ public class LedgerRepository {
                 .map(rows -> {
                     Map<BatchDecider.ScopeKey, JsonNode> found = new HashMap<>();
                     rows.forEach(row -> found.put(new BatchDecider.ScopeKey(row.getString("tenant"),
-                            row.getString("session_id"), row.getString("scope")),
-                            ViewCodec.read(row.getString("document"), JsonNode.class)));
+                            row.getString("session_id"), row.getString("scope")), scope(row)));
                     return found;
                 });
+    }
+
+    // Scopes written before encryption at rest are still plaintext; every later write is sealed.
+    private JsonNode scope(Row row) {
+        Buffer sealed = row.getBuffer("sealed");
+        if (sealed == null) {
+            return ViewCodec.read(row.getString("document"), JsonNode.class);
+        }
+        String tenant = row.getString("tenant");
+        String session = row.getString("session_id");
+        byte[] json = keys.open(tenant, DataKeys.sessionOwner(session), "scope:" + row.getString("scope"),
+                sealed.getBytes()).orElse(null);
+        // a forgotten user's session has no key any more: its scopes start again from nothing
+        return json == null ? null : ViewCodec.read(new String(json, StandardCharsets.UTF_8), JsonNode.class);
     }
 
     private static final List<String> ERASED_TABLES = List.of("events", "rejections", "session_heads", "tool_calls",
@@ -339,20 +357,24 @@ public class LedgerRepository {
         }
         if (!result.scopes().isEmpty()) {
             List<BatchDecider.ScopeRow> rows = result.scopes();
-            steps.add(step(connection.preparedQuery("INSERT INTO session_scopes (tenant, session_id, scope, document, version) "
-                    + "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) "
-                    + "ON CONFLICT (tenant, session_id, scope) DO UPDATE SET document = EXCLUDED.document, "
+            steps.add(step(connection.preparedQuery("INSERT INTO session_scopes (tenant, session_id, scope, sealed, version) "
+                    + "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bigint[]) "
+                    + "ON CONFLICT (tenant, session_id, scope) DO UPDATE SET sealed = EXCLUDED.sealed, document = NULL, "
                     + "version = EXCLUDED.version")
                     .execute(Tuple.from(List.of(strings(rows, BatchDecider.ScopeRow::tenant),
                             strings(rows, BatchDecider.ScopeRow::sessionId), strings(rows, BatchDecider.ScopeRow::scope),
-                            strings(rows, r -> ViewCodec.write(r.document())),
+                            buffers(rows, r -> keys.seal(r.tenant(), DataKeys.sessionOwner(r.sessionId()),
+                                    "scope:" + r.scope(), ViewCodec.write(r.document()).getBytes(StandardCharsets.UTF_8))),
                             longs(rows, BatchDecider.ScopeRow::version))))));
         }
         for (BatchDecider.MemoryRow memory : result.memories()) {
             steps.add(step(connection.preparedQuery("INSERT INTO memories (tenant, user_id, event_id, session_id, version, "
-                    + "fact, tags, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING")
+                    + "sealed, tags, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING")
                     .execute(Tuple.from(List.of(memory.tenant(), memory.userId(), memory.eventId(), memory.sessionId(),
-                            memory.version(), memory.fact(), memory.tags().toArray(new String[0]),
+                            memory.version(),
+                            io.vertx.core.buffer.Buffer.buffer(keys.seal(memory.tenant(), DataKeys.userOwner(memory.userId()),
+                                    "memory:" + memory.eventId(), memory.fact().getBytes(StandardCharsets.UTF_8))),
+                            memory.tags().toArray(new String[0]),
                             offset(memory.recordedAt()))))));
         }
         // Statements on one connection run in order; starting them together pipelines them.

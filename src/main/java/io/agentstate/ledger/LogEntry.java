@@ -10,8 +10,15 @@ import io.agentstate.event.EventBatch;
  * @param partition Kafka partition
  * @param offset Kafka offset
  * @param batch the event or atomic batch it carries
- * @param payloads each event's archived structured JSON, in batch order
+ * @param payloads each event's archived bytes, in batch order (sealed before they are stored)
  * @param replyRequested a REST writer waits for this decision
+ * @param sizes each event's size as structured JSON, before sealing: what a session's {@code bytes} counts
  */
-public record LogEntry(int partition, long offset, EventBatch batch, List<byte[]> payloads, boolean replyRequested) {
+public record LogEntry(int partition, long offset, EventBatch batch, List<byte[]> payloads, boolean replyRequested,
+        List<Integer> sizes) {
+
+    /** An entry whose payloads are still the plain JSON, so their sizes are their lengths. */
+    public LogEntry(int partition, long offset, EventBatch batch, List<byte[]> payloads, boolean replyRequested) {
+        this(partition, offset, batch, payloads, replyRequested, payloads.stream().map(p -> p.length).toList());
+    }
 }

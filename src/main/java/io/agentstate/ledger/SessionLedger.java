@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -50,6 +51,7 @@ public class SessionLedger {
     private final DeadLetters deadLetters;
     private final PartitionCheck partitionCheck;
     private final Snapshotter snapshotter;
+    private final ArchiveSeal seal;
     private final BatchDecider decider;
     private final AgentStateConfig config;
     private final String group;
@@ -60,7 +62,8 @@ public class SessionLedger {
     private final Timer lag;
 
     SessionLedger(EventCodec codec, LedgerRepository repository, SessionViewStore views, DeadLetters deadLetters,
-            PartitionCheck partitionCheck, Snapshotter snapshotter, AgentStateConfig config, MeterRegistry meters,
+            PartitionCheck partitionCheck, Snapshotter snapshotter, ArchiveSeal seal, AgentStateConfig config,
+            MeterRegistry meters,
             @ConfigProperty(name = "mp.messaging.incoming.events-in.group.id") String group,
             @ConfigProperty(name = "mp.messaging.incoming.events-in.topic") String topic) {
         this.codec = codec;
@@ -69,6 +72,7 @@ public class SessionLedger {
         this.deadLetters = deadLetters;
         this.partitionCheck = partitionCheck;
         this.snapshotter = snapshotter;
+        this.seal = seal;
         this.config = config;
         this.decider = new BatchDecider(config.ledger().snapshotEvery());
         this.group = group;
@@ -94,14 +98,20 @@ public class SessionLedger {
     @Incoming("events-in")
     public Uni<Void> consume(ConsumerRecords<String, byte[]> records) {
         long started = System.nanoTime();
-        Parsed parsed = parse(records);
         batchSize.record(records.count());
         // Records an earlier attempt committed (its reply lost, or another owner's) may never have reached Redis: their
         // views are dropped after the batch so the next read rebuilds them.
         Set<SessionKey> alreadyApplied = ConcurrentHashMap.newKeySet();
         Set<String> deadLettered = ConcurrentHashMap.newKeySet();
-        return Uni.createFrom().deferred(() -> deadLetter(parsed, deadLettered)
-                .chain(() -> repository.apply(group, topic, parsed.lastOffsets(), decide(parsed, alreadyApplied)))
+        AtomicReference<Parsed> last = new AtomicReference<>();
+        // keys come from PostgreSQL, so reading them is retried with the batch like any storage step
+        return Uni.createFrom().deferred(() -> seal.prepareLog(records)
+                .map(ready -> parse(records))
+                .chain(parsed -> seal.seal(parsed.entries())
+                        .map(entries -> new Parsed(entries, parsed.poison(), parsed.lastOffsets(), parsed.timestamps())))
+                .invoke(last::set)
+                .chain(parsed -> deadLetter(parsed, deadLettered)
+                        .chain(() -> repository.apply(group, topic, parsed.lastOffsets(), decide(parsed, alreadyApplied))))
                 // A server that went silent (no reset, no answer) must not hold the batch for ever; the offsets fence any
                 // attempt that still completes later (I7).
                 .ifNoItem().after(config.ledger().statementTimeout().multipliedBy(2)).fail())
@@ -111,7 +121,7 @@ public class SessionLedger {
                 .chain(applied -> publish(applied.result())
                         .chain(() -> views.invalidate(alreadyApplied))
                         .replaceWith(applied))
-                .invoke(applied -> afterCommit(applied.result(), parsed, started))
+                .invoke(applied -> afterCommit(applied.result(), last.get(), started))
                 .replaceWithVoid();
     }
 
@@ -204,7 +214,7 @@ public class SessionLedger {
                 continue;
             }
             try {
-                EventBatch batch = codec.decodeRecord(record.key(), record.value(), headers, config.tenant(),
+                EventBatch batch = codec.decodeRecord(record.key(), seal.value(record), headers, config.tenant(),
                         Instant.ofEpochMilli(record.timestamp()));
                 List<byte[]> payloads = new ArrayList<>(batch.events().size());
                 for (Event event : batch.events()) {

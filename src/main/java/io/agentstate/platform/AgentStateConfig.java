@@ -18,6 +18,9 @@ public interface AgentStateConfig {
     /** Who may call the API, and as which tenant. */
     Auth auth();
 
+    /** Encryption at rest: the master keyset that wraps every data key. */
+    Crypto crypto();
+
     /** Ingest (REST append) limits and waits. */
     Ingest ingest();
 
@@ -61,6 +64,26 @@ public interface AgentStateConfig {
         /** How often API keys are re-read from the file and from PostgreSQL (other replicas' changes). Default 10 s. */
         @WithDefault("10s")
         Duration apiKeysRefresh();
+    }
+
+    interface Crypto {
+
+        /**
+         * The master keyset as Tink JSON (an AES-256-GCM keyset; several keys for rotation, the primary wraps new data
+         * keys), typically from the environment ({@code AGENT_STATE_CRYPTO_MASTER_KEYSET}) or a Kubernetes Secret.
+         * No default: {@code prod} refuses to start without this or {@link #masterKeysetFile()}.
+         */
+        Optional<String> masterKeyset();
+
+        /** The same keyset read from a file (a mounted Secret; the local run command writes one into its data directory). */
+        Optional<Path> masterKeysetFile();
+
+        /**
+         * How long an unwrapped data key is kept in memory; a key destroyed by another replica (a user forgotten) stops
+         * being usable here after at most this. Default 60 s.
+         */
+        @WithDefault("60s")
+        Duration keyCacheTtl();
     }
 
     interface Chat {

@@ -5,6 +5,9 @@ import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,6 +16,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
 import org.jboss.logging.Logger;
+
+import io.agentstate.security.MasterKey;
 
 /**
  * Real Kafka, PostgreSQL and Redis servers on loopback for tests, the run command and the benchmarks. Each server stays
@@ -176,7 +181,28 @@ public final class LocalStack implements AutoCloseable {
             config.put("quarkus.datasource.username", LocalPostgres.USER);
             config.put("quarkus.datasource.password", LocalPostgres.PASSWORD);
         }
+        config.put("agent-state.crypto.master-keyset-file", masterKeyset().toString());
         return config;
+    }
+
+    /**
+     * The development master keyset of this stack's directory, made on first use: the run command's data stays
+     * readable across restarts, and every service process of one test stack shares one key.
+     */
+    public synchronized Path masterKeyset() {
+        Path file = settings.dir().resolve("master-keyset.json");
+        try {
+            if (!Files.exists(file)) {
+                Files.createDirectories(settings.dir());
+                Path partial = Files.createTempFile(settings.dir(), "master-keyset", ".tmp");
+                Files.writeString(partial, MasterKey.generate());
+                Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString("rw-------"));
+                Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE);
+            }
+            return file.toAbsolutePath();
+        } catch (IOException | GeneralSecurityException e) {
+            throw new IllegalStateException("cannot write the development master keyset in " + settings.dir(), e);
+        }
     }
 
     /** The same configuration as JVM system-property arguments for a service started in another process. */

@@ -1,0 +1,242 @@
+package io.agentstate.security;
+
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import com.google.crypto.tink.Aead;
+import com.google.crypto.tink.KeysetHandle;
+import com.google.crypto.tink.RegistryConfiguration;
+import com.google.crypto.tink.TinkProtoKeysetFormat;
+import com.google.crypto.tink.aead.PredefinedAeadParameters;
+
+import io.agentstate.platform.AgentStateConfig;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+
+/**
+ * Envelope encryption at rest: an AES-256-GCM data key per owner (a session, or a user's long-term memory), stored in
+ * PostgreSQL only wrapped by the {@link MasterKey}. Every ciphertext is bound by its associated data to its tenant, its
+ * owner and the row it belongs in, so a ciphertext moved elsewhere fails to open. Keys are loaded ({@link #prepare})
+ * before the synchronous {@link #seal}/{@link #open} calls that use them; destroying a key is crypto-shredding.
+ */
+@ApplicationScoped
+public class DataKeys {
+
+    /**
+     * The header of a log record whose value the service encrypted (REST and chat writes), naming its tenant; the
+     * session is the record key. Only the service holds data keys, so a record that opens is one the service wrote.
+     */
+    public static final String LOG_HEADER = "agentstate-encrypted";
+    /** The row name a log record's value is sealed under. */
+    public static final String LOG_ROW = "log";
+
+    private static final byte FORMAT = 1;
+    private static final int SEAL_OVERHEAD = 1 + 5 + 12 + 16;
+
+    private record Cached(Aead aead, long loadedAt) {
+    }
+
+    private final Pool pool;
+    private final MasterKey master;
+    private final long ttlMillis;
+    private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+
+    DataKeys(Pool pool, MasterKey master, AgentStateConfig config) {
+        this.pool = pool;
+        this.master = master;
+        this.ttlMillis = config.crypto().keyCacheTtl().toMillis();
+    }
+
+    /** The owner of a session's events, rejections, snapshots and scopes. */
+    public static String sessionOwner(String sessionId) {
+        return "session:" + sessionId;
+    }
+
+    /** The owner of a user's long-term facts. */
+    public static String userOwner(String userId) {
+        return "user:" + userId;
+    }
+
+    /** Loads the keys of these owners, making those that do not exist yet (the write path). */
+    public Uni<Void> prepare(String tenant, Collection<String> owners) {
+        List<String> uncached = missing(tenant, owners);
+        if (uncached.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        return load(tenant, uncached).chain(() -> create(tenant, uncached.stream()
+                .filter(owner -> !present(tenant, owner)).toList()));
+    }
+
+    private Uni<Void> create(String tenant, List<String> missing) {
+        if (missing.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        List<Tuple> rows = new ArrayList<>(missing.size());
+        for (String owner : missing) {
+            rows.add(Tuple.of(tenant, owner, Buffer.buffer(newWrappedKey(tenant, owner)), master.primaryId(),
+                    Instant.now().atOffset(ZoneOffset.UTC)));
+        }
+        // another replica may make the same key at the same moment: the first row wins, and every writer reads it back
+        return pool.preparedQuery("INSERT INTO data_keys (tenant, owner, wrapped, master_key, created_at) "
+                + "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
+                .executeBatch(rows)
+                .chain(() -> load(tenant, missing));
+    }
+
+    /** Loads the keys of these owners that exist, making none (the read path: nothing to read has no key). */
+    public Uni<Void> prepareExisting(String tenant, Collection<String> owners) {
+        List<String> missing = missing(tenant, owners);
+        return missing.isEmpty() ? Uni.createFrom().voidItem() : load(tenant, missing);
+    }
+
+    /** Encrypts for an owner whose key was prepared; {@code row} names the place the ciphertext belongs. */
+    public byte[] seal(String tenant, String owner, String row, byte[] plaintext) {
+        Cached key = cache.get(cacheKey(tenant, owner));
+        if (key == null) {
+            throw new IllegalStateException("data key not prepared before sealing");
+        }
+        try {
+            byte[] sealed = key.aead().encrypt(plaintext, aad(tenant, owner, row));
+            byte[] framed = new byte[sealed.length + 1];
+            framed[0] = FORMAT;
+            System.arraycopy(sealed, 0, framed, 1, sealed.length);
+            return framed;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("AES-GCM encryption failed", e);
+        }
+    }
+
+    /**
+     * Decrypts what {@link #seal} made for the same owner and row; empty when the owner's key is gone (crypto-shredded).
+     * A ciphertext that fails to open with a key that exists was altered or moved: that is an error, never "erased".
+     */
+    public Optional<byte[]> open(String tenant, String owner, String row, byte[] sealed) {
+        Cached key = cache.get(cacheKey(tenant, owner));
+        if (key == null) {
+            return Optional.empty();
+        }
+        if (sealed.length < 2 || sealed[0] != FORMAT) {
+            throw new IllegalStateException("not a sealed value");
+        }
+        try {
+            byte[] body = new byte[sealed.length - 1];
+            System.arraycopy(sealed, 1, body, 0, body.length);
+            return Optional.of(key.aead().decrypt(body, aad(tenant, owner, row)));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("a stored ciphertext does not open: altered, or moved from another row", e);
+        }
+    }
+
+    /**
+     * The length of what a sealed value holds, known without its key: the format byte, Tink's 5-byte key prefix, the
+     * 12-byte nonce and the 16-byte tag come on top of the plaintext. A forgotten event keeps counting its size.
+     */
+    public static int plaintextLength(byte[] sealed) {
+        return sealed.length > 0 && sealed[0] == FORMAT ? sealed.length - SEAL_OVERHEAD : sealed.length;
+    }
+
+    /** Whether an owner's key is loaded here (after prepare: whether it exists). */
+    public boolean present(String tenant, String owner) {
+        return cache.containsKey(cacheKey(tenant, owner));
+    }
+
+    /** Destroys these owners' keys: everything they sealed becomes unreadable everywhere, backups included. */
+    public Uni<Integer> destroy(String tenant, Collection<String> owners) {
+        owners.forEach(owner -> cache.remove(cacheKey(tenant, owner)));
+        if (owners.isEmpty()) {
+            return Uni.createFrom().item(0);
+        }
+        return pool.preparedQuery("DELETE FROM data_keys WHERE tenant = $1 AND owner = ANY($2)")
+                .execute(Tuple.of(tenant, owners.toArray(new String[0])))
+                .map(rows -> rows.rowCount());
+    }
+
+    private List<String> missing(String tenant, Collection<String> owners) {
+        long now = System.currentTimeMillis();
+        Set<String> missing = new LinkedHashSet<>();
+        for (String owner : owners) {
+            Cached key = cache.get(cacheKey(tenant, owner));
+            if (key == null || now - key.loadedAt() > ttlMillis) {
+                missing.add(owner);
+            }
+        }
+        return new ArrayList<>(missing);
+    }
+
+    private Uni<Void> load(String tenant, List<String> owners) {
+        return pool.preparedQuery("SELECT owner, wrapped FROM data_keys WHERE tenant = $1 AND owner = ANY($2)")
+                .execute(Tuple.of(tenant, owners.toArray(new String[0])))
+                .invoke(rows -> {
+                    long now = System.currentTimeMillis();
+                    Set<String> found = new LinkedHashSet<>();
+                    for (Row row : rows) {
+                        String owner = row.getString("owner");
+                        found.add(owner);
+                        cache.put(cacheKey(tenant, owner), new Cached(unwrap(tenant, owner,
+                                row.getBuffer("wrapped").getBytes()), now));
+                    }
+                    // a key destroyed elsewhere leaves the cache when its entry is refreshed
+                    owners.stream().filter(owner -> !found.contains(owner))
+                            .forEach(owner -> cache.remove(cacheKey(tenant, owner)));
+                    if (cache.size() > 200_000) {
+                        cache.clear();
+                    }
+                })
+                .replaceWithVoid();
+    }
+
+    private byte[] newWrappedKey(String tenant, String owner) {
+        try {
+            KeysetHandle key = KeysetHandle.generateNew(PredefinedAeadParameters.AES256_GCM);
+            return TinkProtoKeysetFormat.serializeEncryptedKeyset(key, master.aead(), wrapAad(tenant, owner));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("data key generation failed", e);
+        }
+    }
+
+    private Aead unwrap(String tenant, String owner, byte[] wrapped) {
+        try {
+            return TinkProtoKeysetFormat.parseEncryptedKeyset(wrapped, master.aead(), wrapAad(tenant, owner))
+                    .getPrimitive(RegistryConfiguration.get(), Aead.class);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("a data key does not unwrap with the master keyset (wrong or rotated-out "
+                    + "master key?)", e);
+        }
+    }
+
+    private static byte[] wrapAad(String tenant, String owner) {
+        return frame("agent-state data key", tenant, owner);
+    }
+
+    private static byte[] aad(String tenant, String owner, String row) {
+        return frame("agent-state", tenant, owner, row);
+    }
+
+    // length-prefixed, so no two different (tenant, owner, row) triples share associated data
+    private static byte[] frame(String... parts) {
+        StringBuilder framed = new StringBuilder();
+        for (String part : parts) {
+            framed.append(part.length()).append(':').append(part).append(';');
+        }
+        return framed.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String cacheKey(String tenant, String owner) {
+        return tenant.length() + ":" + tenant + "/" + owner;
+    }
+}
