@@ -28,6 +28,7 @@ import io.agentstate.event.EventTooLargeException;
 import io.agentstate.event.InvalidEventException;
 import io.agentstate.event.Text;
 import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.security.AuditSigner;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -60,7 +61,8 @@ public class SessionLedger {
     private final Timer lag;
 
     SessionLedger(EventCodec codec, LedgerRepository repository, SessionViewStore views, DeadLetters deadLetters,
-            PartitionCheck partitionCheck, Snapshotter snapshotter, AgentStateConfig config, MeterRegistry meters,
+            PartitionCheck partitionCheck, Snapshotter snapshotter, AuditSigner signer, AgentStateConfig config,
+            MeterRegistry meters,
             @ConfigProperty(name = "mp.messaging.incoming.events-in.group.id") String group,
             @ConfigProperty(name = "mp.messaging.incoming.events-in.topic") String topic) {
         this.codec = codec;
@@ -70,7 +72,7 @@ public class SessionLedger {
         this.partitionCheck = partitionCheck;
         this.snapshotter = snapshotter;
         this.config = config;
-        this.decider = new BatchDecider(config.ledger().snapshotEvery());
+        this.decider = new BatchDecider(config.ledger().snapshotEvery(), signer);
         this.group = group;
         this.topic = topic;
         this.meters = meters;

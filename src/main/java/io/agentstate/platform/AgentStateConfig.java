@@ -1,6 +1,8 @@
 package io.agentstate.platform;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
@@ -26,6 +28,29 @@ public interface AgentStateConfig {
 
     /** Conversations: prompt, window budget, summarisation. */
     Chat chat();
+
+    /** The audit chain: the key that signs chain heads, its predecessors, and how verification pages. */
+    Audit audit();
+
+    interface Audit {
+        /**
+         * The key that signs every session's chain head (HMAC-SHA256): base64 of at least 32 random bytes, e.g.
+         * {@code openssl rand -base64 32}. A secret kept outside the database (a Kubernetes Secret; the local stack
+         * keeps one in its data directory). No default: the service does not start without it, in any profile.
+         */
+        Optional<String> signingKey();
+
+        /**
+         * Keys that signed heads before the current one, base64, comma-separated: a head they signed still verifies
+         * (each signature names its key by id). Keep a retired key here until every session it signed has been written
+         * again or erased. Default none.
+         */
+        Optional<List<String>> previousSigningKeys();
+
+        /** Chain entries read per round trip by {@code GET /sessions/{id}/audit}, payloads included. Default 200. */
+        @WithDefault("200")
+        int pageSize();
+    }
 
     interface Chat {
         /** The system prompt at the head of every conversation turn. */
