@@ -15,6 +15,7 @@ import java.util.Optional;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
+import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 
 import io.agentstate.platform.AgentStateConfig;
@@ -23,11 +24,11 @@ import io.quarkus.runtime.Startup;
 /**
  * Signs chain heads with HMAC-SHA256 under a key held outside the database, and verifies them under that key or a
  * previous one: a head rewritten in PostgreSQL cannot be signed again without the key. Each signature names its key
- * by an id derived from the key, so keys rotate without a table of ids. Built at start-up, so a missing or malformed
- * key stops the service with the setting's name.
+ * by an id derived from the key, so keys rotate without a table of ids. Built first thing at start-up (before the
+ * endpoint checks), so a missing or malformed key stops the service at once, with the setting's name.
  */
 @Singleton
-@Startup
+@Startup(0)
 public class AuditSigner {
 
     /** The smallest key accepted, in bytes: HMAC-SHA256's own strength. */
@@ -54,6 +55,7 @@ public class AuditSigner {
     private final Map<String, SecretKeySpec> keys;
     private final ThreadLocal<Mac> current;
 
+    @Inject
     AuditSigner(AgentStateConfig config) {
         this(signingKey(config.audit().signingKey()), config.audit().previousSigningKeys().orElse(List.of()).stream()
                 .map(key -> parse("agent-state.audit.previous-signing-keys", key)).toList());
