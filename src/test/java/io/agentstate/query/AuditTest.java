@@ -192,6 +192,31 @@ class AuditTest {
     }
 
     @Test
+    void shouldStartTheChainOfAnOlderSessionAtItsFirstEntryAfterTheMigration() throws SQLException {
+        String session = "audit-older-" + UUID.randomUUID();
+        post(session, session + "-1", null, message("one")).then().statusCode(201);
+        post(session, session + "-stale", "0", message("late")).then().statusCode(409);
+        post(session, session + "-2", null, message("two")).then().statusCode(201);
+        // as V4 leaves the rows it finds: no place in a chain, no chain head
+        sql("UPDATE events SET chain_seq = NULL, chain_hash = NULL WHERE tenant = ? AND session_id = ?", session);
+        sql("UPDATE rejections SET chain_seq = NULL, chain_hash = NULL WHERE tenant = ? AND session_id = ?", session);
+        sql("DELETE FROM audit_heads WHERE tenant = ? AND session_id = ?", session);
+
+        audit(session).statusCode(200).body("valid", equalTo(true)).body("length", equalTo(0))
+                .body("unchained", equalTo(3)).body("$", org.hamcrest.Matchers.not(hasKey("signatureValid")));
+        post(session, session + "-3", null, message("three")).then().statusCode(201);
+        audit(session).statusCode(200).body("valid", equalTo(true)).body("length", equalTo(1))
+                .body("unchained", equalTo(3)).body("signatureValid", equalTo(true));
+
+        // a row slipped in without a place in the chain, after the chain began, is caught
+        sql("INSERT INTO events (tenant, session_id, version, event_id, type, source, occurred_at, log_partition, "
+                + "log_offset, payload) SELECT tenant, session_id, 4, event_id || '-copy', type, source, occurred_at, "
+                + "log_partition, log_offset, payload FROM events WHERE tenant = ? AND session_id = ? AND version = 3",
+                session);
+        audit(session).statusCode(200).body("valid", equalTo(false)).body("brokenAt", equalTo(4));
+    }
+
+    @Test
     void shouldAnswer404ForAnUnknownSession() {
         audit("audit-none-" + UUID.randomUUID()).statusCode(404)
                 .contentType(startsWith("application/problem+json"))
