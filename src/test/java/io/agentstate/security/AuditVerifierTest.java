@@ -168,6 +168,19 @@ class AuditVerifierTest {
     }
 
     @Test
+    void shouldAnswerAHeadWhoseHashWasCutWithAVerdictNotAFailure() {
+        List<AuditVerifier.Stored> chain = chain();
+        AuditSigner.SignedHead real = headOf(chain);
+        AuditSigner.SignedHead cut = new AuditSigner.SignedHead("acme", "s1",
+                new AuditChain.Link(real.link().seq(), new byte[] { 1 }), real.keyId(), new byte[0]);
+
+        AuditVerifier.Verdict verdict = verify(chain, cut, 4L);
+
+        assertThat(verdict.valid()).isFalse();
+        assertThat(verdict.signatureValid()).isFalse();
+    }
+
+    @Test
     void shouldCatchAHeadRolledBackBelowItsEntries() {
         List<AuditVerifier.Stored> chain = chain();
         AuditSigner.SignedHead old = headOf(chain.subList(0, 3));
