@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -17,11 +18,18 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.agentstate.event.Event;
 import io.agentstate.event.EventCodec;
 import io.agentstate.event.EventType;
+import io.agentstate.security.AuditChain;
+import io.agentstate.security.AuditSigner;
+import io.agentstate.security.AuditVerifier;
 import io.agentstate.security.DataKeys;
+import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.vertx.mutiny.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.RowSet;
+import io.vertx.mutiny.sqlclient.SqlConnection;
 import io.vertx.mutiny.sqlclient.Tuple;
 
 /**
@@ -191,6 +199,100 @@ public class ArchiveRepository {
             merged.add(refusalFirst ? refused.get(r++) : accepted.get(a++));
         }
         return merged;
+    }
+
+    /**
+     * Verifies a session's audit chain from one consistent snapshot: the signed head and the facts it is checked
+     * against, then the chained entries in chain order, {@code pageSize} at a time, until the last one or the first
+     * break. Empty when the session has nothing at all: no head, no chain, no row.
+     */
+    public Uni<Optional<AuditVerifier.Verdict>> audit(SessionKey session, AuditSigner signer, int pageSize) {
+        // Repeatable read: pages read apart would see a concurrent erasure as deleted entries.
+        return pool.withTransaction(connection -> connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, "
+                + "READ ONLY").execute()
+                .chain(() -> auditFacts(connection, session))
+                .chain(facts -> {
+                    AuditVerifier verifier = new AuditVerifier(signer, facts);
+                    AtomicLong read = new AtomicLong();
+                    return auditEntries(connection, session, verifier, pageSize, read)
+                            .map(ignored -> facts.head() != null || facts.sessionVersion() != null
+                                    || facts.unchained() > 0 || read.get() > 0
+                                            ? Optional.of(verifier.finish())
+                                            : Optional.<AuditVerifier.Verdict> empty());
+                }));
+    }
+
+    private Uni<AuditVerifier.Facts> auditFacts(SqlConnection connection, SessionKey session) {
+        return connection.preparedQuery("SELECT a.chain_seq, a.chain_hash, a.key_id, a.signature, "
+                + "(SELECT version FROM session_heads WHERE tenant = $1 AND session_id = $2) AS session_version, "
+                + "e.n AS unchained_events, e.last AS last_unchained_version, "
+                + "r.n AS unchained_refusals, r.last AS last_unchained_refusal "
+                + "FROM (VALUES (1)) AS one (x) LEFT JOIN audit_heads a ON a.tenant = $1 AND a.session_id = $2 "
+                + "CROSS JOIN (SELECT count(*) AS n, max(version) AS last FROM events WHERE tenant = $1 "
+                + "AND session_id = $2 AND chain_seq IS NULL) AS e "
+                + "CROSS JOIN (SELECT count(*) AS n, max(after_version) AS last FROM rejections WHERE tenant = $1 "
+                + "AND session_id = $2 AND chain_seq IS NULL) AS r")
+                .execute(Tuple.of(session.tenant(), session.sessionId()))
+                .map(rows -> {
+                    Row row = rows.iterator().next();
+                    Long seq = row.getLong("chain_seq");
+                    AuditSigner.SignedHead head = seq == null ? null
+                            : new AuditSigner.SignedHead(session.tenant(), session.sessionId(),
+                                    new AuditChain.Link(seq, bytes(row.getBuffer("chain_hash"))), row.getString("key_id"),
+                                    bytes(row.getBuffer("signature")));
+                    return new AuditVerifier.Facts(head, row.getLong("session_version"),
+                            row.getLong("unchained_events") + row.getLong("unchained_refusals"),
+                            row.getLong("last_unchained_version"), row.getLong("last_unchained_refusal"));
+                });
+    }
+
+    // Keyset pages over (chain_seq, table): a rejection that claims the place of an archived event is read too.
+    private Uni<Void> auditEntries(SqlConnection connection, SessionKey session, AuditVerifier verifier, int pageSize,
+            AtomicLong read) {
+        long[] after = { Long.MIN_VALUE, 1 };
+        return Multi.createBy().repeating()
+                .uni(() -> connection.preparedQuery("SELECT * FROM ((SELECT 0 AS kind, chain_seq, chain_hash, "
+                        + "version, event_id, NULL AS outcome, NULL AS reason, type, source, occurred_at, payload "
+                        + "FROM events WHERE tenant = $1 AND session_id = $2 AND chain_seq > $3 "
+                        + "ORDER BY chain_seq LIMIT $5) UNION ALL (SELECT 1, chain_seq, chain_hash, after_version, "
+                        + "event_id, outcome, reason, type, source, occurred_at, payload FROM rejections "
+                        + "WHERE tenant = $1 AND session_id = $2 AND (chain_seq > $3 OR (chain_seq = $3 AND $4 = 0)) "
+                        + "ORDER BY chain_seq LIMIT $5)) AS page ORDER BY chain_seq, kind LIMIT $5")
+                        .execute(Tuple.of(session.tenant(), session.sessionId(), after[0], (int) after[1], pageSize))
+                        // hashing a page of payloads is CPU work: off the event loop
+                        .emitOn(Infrastructure.getDefaultWorkerPool())
+                        .map(rows -> verifyPage(session, rows, verifier, after, read) && rows.size() == pageSize))
+                .whilst(more -> more)
+                .collect().last()
+                .replaceWithVoid();
+    }
+
+    private static boolean verifyPage(SessionKey session, RowSet<Row> rows, AuditVerifier verifier, long[] after,
+            AtomicLong read) {
+        for (Row row : rows) {
+            read.incrementAndGet();
+            long seq = row.getLong("chain_seq");
+            boolean accepted = row.getInteger("kind") == 0;
+            byte[] payload = bytes(row.getBuffer("payload"));
+            Instant occurredAt = LedgerRepository.instant(row.getOffsetDateTime("occurred_at"));
+            AuditChain.Entry entry = accepted
+                    ? AuditChain.Entry.accepted(session.tenant(), session.sessionId(), seq, row.getLong("version"),
+                            row.getString("event_id"), row.getString("type"), row.getString("source"), occurredAt,
+                            payload)
+                    : AuditChain.Entry.refused(session.tenant(), session.sessionId(), seq, row.getString("outcome"),
+                            row.getLong("version"), row.getString("event_id"), row.getString("type"),
+                            row.getString("source"), occurredAt, row.getString("reason"), payload);
+            after[0] = seq;
+            after[1] = accepted ? 0 : 1;
+            if (!verifier.accept(new AuditVerifier.Stored(entry, bytes(row.getBuffer("chain_hash"))))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static byte[] bytes(Buffer buffer) {
+        return buffer == null ? null : buffer.getBytes();
     }
 
     /** The decision taken for an event id, if any. */

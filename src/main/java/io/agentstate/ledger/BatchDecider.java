@@ -13,17 +13,27 @@ import io.agentstate.event.Event;
 import io.agentstate.event.EventBatch;
 import io.agentstate.event.EventData;
 import io.agentstate.event.EventType;
+import io.agentstate.security.AuditChain;
+import io.agentstate.security.AuditSigner;
 
 /**
  * Decides a poll batch of log entries in log order, against what PostgreSQL knew before the batch, and produces
- * everything the batch writes: rows for one transaction and view updates for one Redis pipeline. Pure: the same
- * entries and context always give the same result (I4).
+ * everything the batch writes: rows for one transaction and view updates for one Redis pipeline. Every archived and
+ * refused row gets its place in its session's audit chain, and each session the batch touched gets a signed chain
+ * head. Pure: the same entries, context and key always give the same result (I4).
  */
 public final class BatchDecider {
 
-    /** What PostgreSQL knew before the batch, for the keys the batch names. */
+    /** What PostgreSQL knew before the batch, for the keys the batch names; a session without a chain starts one. */
     public record Context(Map<DecisionKey, StoredDecision> decisions, Map<SessionKey, SessionHead> heads,
-            Map<ToolKey, ToolCallStatus> toolCalls, Map<ScopeKey, JsonNode> scopes) {
+            Map<ToolKey, ToolCallStatus> toolCalls, Map<ScopeKey, JsonNode> scopes,
+            Map<SessionKey, AuditChain.Link> chains) {
+
+        /** A context of sessions that have no audit chain yet. */
+        public Context(Map<DecisionKey, StoredDecision> decisions, Map<SessionKey, SessionHead> heads,
+                Map<ToolKey, ToolCallStatus> toolCalls, Map<ScopeKey, JsonNode> scopes) {
+            this(decisions, heads, toolCalls, scopes, Map.of());
+        }
     }
 
     public record DecisionKey(String tenant, String eventId) {
@@ -35,13 +45,27 @@ public final class BatchDecider {
     public record ScopeKey(String tenant, String sessionId, String scope) {
     }
 
+    /** An archived event; {@code chainSeq} and {@code chainHash} are its place in the session's audit chain. */
     public record EventRow(String tenant, String sessionId, long version, String eventId, String type, String source,
-            Instant occurredAt, int partition, long offset, byte[] payload) {
+            Instant occurredAt, int partition, long offset, byte[] payload, long chainSeq, byte[] chainHash) {
+
+        /** What the audit chain covers of this row: its stored payload and metadata (not its Kafka position). */
+        public AuditChain.Entry auditEntry() {
+            return AuditChain.Entry.accepted(tenant, sessionId, chainSeq, version, eventId, type, source, occurredAt,
+                    payload);
+        }
     }
 
+    /** A refused event; {@code chainSeq} and {@code chainHash} are its place in the session's audit chain. */
     public record RejectionRow(String tenant, String sessionId, String eventId, long afterVersion,
             Decision.Outcome outcome, String reason, String type, String source, Instant occurredAt, int partition,
-            long offset, byte[] payload) {
+            long offset, byte[] payload, long chainSeq, byte[] chainHash) {
+
+        /** What the audit chain covers of this row: its stored payload and metadata (not its Kafka position). */
+        public AuditChain.Entry auditEntry() {
+            return AuditChain.Entry.refused(tenant, sessionId, chainSeq, outcome.name(), afterVersion, eventId, type,
+                    source, occurredAt, reason, payload);
+        }
     }
 
     public record ToolCallRow(String tenant, String sessionId, String callId, ToolCallStatus status,
@@ -59,17 +83,24 @@ public final class BatchDecider {
     public record ViewUpdate(SessionKey session, long fromVersion, long toVersion, List<ViewCodec.Op> ops) {
     }
 
-    /** Everything one batch writes. */
+    /** Everything one batch writes; {@code chainHeads} holds the signed audit chain head of every session it touched. */
     public record Result(List<EventRow> events, List<StoredDecision> decisions, List<RejectionRow> rejections,
             Map<SessionKey, SessionHead> heads, List<ToolCallRow> toolCalls, List<ScopeRow> scopes,
             List<MemoryRow> memories, List<ViewUpdate> views, List<Decision> replies, Map<Decision.Outcome, Integer> counts,
-            List<SessionHead> snapshotsDue, Map<SessionKey, Integer> erased) {
+            List<SessionHead> snapshotsDue, Map<SessionKey, Integer> erased,
+            Map<SessionKey, AuditSigner.SignedHead> chainHeads) {
     }
 
     private final int snapshotEvery;
+    private final AuditSigner signer;
 
-    public BatchDecider(int snapshotEvery) {
+    /**
+     * @param snapshotEvery a snapshot is due when a version is a multiple of this; 0 for none
+     * @param signer signs each touched session's chain head, once per batch
+     */
+    public BatchDecider(int snapshotEvery, AuditSigner signer) {
         this.snapshotEvery = snapshotEvery;
+        this.signer = signer;
     }
 
     public Result decide(List<LogEntry> entries, Context context) {
@@ -82,6 +113,8 @@ public final class BatchDecider {
         private final Map<SessionKey, SessionHead> heads;
         private final Map<ToolKey, ToolCallStatus> toolCalls;
         private final Map<ScopeKey, JsonNode> scopes;
+        private final Map<SessionKey, AuditChain.Link> chains;
+        private final Map<SessionKey, AuditChain.Link> changedChains = new LinkedHashMap<>();
         private final Map<SessionKey, SessionHead> changedHeads = new LinkedHashMap<>();
         private final Map<SessionKey, Long> viewFrom = new HashMap<>();
         private final Map<SessionKey, List<ViewCodec.Op>> viewOps = new LinkedHashMap<>();
@@ -101,6 +134,7 @@ public final class BatchDecider {
             this.heads = new HashMap<>(context.heads());
             this.toolCalls = new HashMap<>(context.toolCalls());
             this.scopes = new HashMap<>(context.scopes());
+            this.chains = new HashMap<>(context.chains());
         }
 
         Result decide(List<LogEntry> entries) {
@@ -117,8 +151,43 @@ public final class BatchDecider {
                 ops.addAll(ViewCodec.headFields(head));
                 views.add(new ViewUpdate(key, viewFrom.get(key), head.version(), ops));
             });
+            // Heads are signed once per batch, whatever the batch did to them: the newest entries are always covered by
+            // a signature, and HMAC costs microseconds against a batch's transaction.
+            Map<SessionKey, AuditSigner.SignedHead> chainHeads = new LinkedHashMap<>();
+            changedChains.forEach((key, link) -> chainHeads.put(key, signer.sign(key.tenant(), key.sessionId(), link)));
             return new Result(eventRows, decisionRows, rejectionRows, changedHeads, new ArrayList<>(toolRows.values()),
-                    new ArrayList<>(scopeRows.values()), memoryRows, views, replies, counts, snapshotsDue, erased);
+                    new ArrayList<>(scopeRows.values()), memoryRows, views, replies, counts, snapshotsDue, erased,
+                    chainHeads);
+        }
+
+        // The chain hash is taken from the row as built, so the chain covers exactly what PostgreSQL stores.
+        private EventRow chained(EventRow row) {
+            AuditChain.Link link = AuditChain.append(chainOf(row.tenant(), row.sessionId()), row.auditEntry());
+            advanceChain(row.tenant(), row.sessionId(), link);
+            return new EventRow(row.tenant(), row.sessionId(), row.version(), row.eventId(), row.type(), row.source(),
+                    row.occurredAt(), row.partition(), row.offset(), row.payload(), link.seq(), link.hash());
+        }
+
+        private RejectionRow chained(RejectionRow row) {
+            AuditChain.Link link = AuditChain.append(chainOf(row.tenant(), row.sessionId()), row.auditEntry());
+            advanceChain(row.tenant(), row.sessionId(), link);
+            return new RejectionRow(row.tenant(), row.sessionId(), row.eventId(), row.afterVersion(), row.outcome(),
+                    row.reason(), row.type(), row.source(), row.occurredAt(), row.partition(), row.offset(),
+                    row.payload(), link.seq(), link.hash());
+        }
+
+        private long nextSeq(String tenant, String sessionId) {
+            return chainOf(tenant, sessionId).seq() + 1;
+        }
+
+        private AuditChain.Link chainOf(String tenant, String sessionId) {
+            return chains.getOrDefault(new SessionKey(tenant, sessionId), AuditChain.Link.GENESIS);
+        }
+
+        private void advanceChain(String tenant, String sessionId, AuditChain.Link link) {
+            SessionKey key = new SessionKey(tenant, sessionId);
+            chains.put(key, link);
+            changedChains.put(key, link);
         }
 
         private Decision decideEntry(LogEntry entry) {
@@ -192,8 +261,9 @@ public final class BatchDecider {
                 byte[] payload = entry.payloads().get(i);
                 long version = current.version() + 1;
                 current = current.advance(event, version, entry.sizes().get(i));
-                eventRows.add(new EventRow(key.tenant(), key.sessionId(), version, event.id(), event.type(),
-                        event.source(), event.time(), entry.partition(), entry.offset(), payload));
+                eventRows.add(chained(new EventRow(key.tenant(), key.sessionId(), version, event.id(), event.type(),
+                        event.source(), event.time(), entry.partition(), entry.offset(), payload,
+                        nextSeq(key.tenant(), key.sessionId()), null)));
                 decisionRows.add(new StoredDecision(key.tenant(), event.id(), key.sessionId(),
                         Decision.Outcome.ACCEPTED, version, last, last, null, fingerprint));
                 effects(event, version, key, ops);
@@ -291,6 +361,9 @@ public final class BatchDecider {
             decisionRows.removeIf(d -> d.tenant().equals(key.tenant()) && d.sessionId().equals(key.sessionId()));
             decisions.values().removeIf(d -> d.tenant().equals(key.tenant()) && d.sessionId().equals(key.sessionId()));
             changedHeads.remove(key);
+            // its chain goes with its rows (PostgreSQL deletes the chain head); a new life starts a new chain
+            changedChains.remove(key);
+            chains.put(key, AuditChain.Link.GENESIS);
             viewFrom.remove(key);
             viewOps.remove(key);
             heads.put(key, SessionHead.empty(key.tenant(), key.sessionId()));
@@ -317,9 +390,9 @@ public final class BatchDecider {
                         head.version(), reason, fingerprint);
                 decisions.put(decisionKey, row);
                 decisionRows.add(row);
-                rejectionRows.add(new RejectionRow(key.tenant(), key.sessionId(), event.id(), head.version(), outcome,
-                        reason, event.type(), event.source(), event.time(), entry.partition(), entry.offset(),
-                        entry.payloads().get(i)));
+                rejectionRows.add(chained(new RejectionRow(key.tenant(), key.sessionId(), event.id(), head.version(),
+                        outcome, reason, event.type(), event.source(), event.time(), entry.partition(), entry.offset(),
+                        entry.payloads().get(i), nextSeq(key.tenant(), key.sessionId()), null)));
             }
             return new Decision(key.tenant(), key.sessionId(), batch.events().stream().map(Event::id).toList(), outcome,
                     null, null, head.version(), reason);

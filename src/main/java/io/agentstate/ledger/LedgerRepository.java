@@ -21,6 +21,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import io.agentstate.event.EventData;
 import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.security.AuditChain;
+import io.agentstate.security.AuditSigner;
 import io.agentstate.security.DataKeys;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.core.buffer.Buffer;
@@ -164,7 +166,23 @@ public class LedgerRepository {
                 .chain(decisions -> loadHeads(connection, sessions)
                         .chain(heads -> loadTools(connection, tools)
                                 .chain(calls -> loadScopes(connection, scopes)
-                                        .map(docs -> new BatchDecider.Context(decisions, heads, calls, docs)))));
+                                        .chain(docs -> loadChains(connection, sessions)
+                                                .map(chains -> new BatchDecider.Context(decisions, heads, calls, docs,
+                                                        chains))))));
+    }
+
+    // The latest link of each session's audit chain: the next entry needs only this, never the older rows.
+    private Uni<Map<SessionKey, AuditChain.Link>> loadChains(SqlConnection connection, Set<SessionKey> sessions) {
+        return connection.preparedQuery("SELECT a.tenant, a.session_id, a.chain_seq, a.chain_hash "
+                + "FROM unnest($1::text[], $2::text[]) AS k(tenant, session_id) "
+                + "JOIN audit_heads a ON a.tenant = k.tenant AND a.session_id = k.session_id")
+                .execute(Tuple.of(column(sessions, SessionKey::tenant), column(sessions, SessionKey::sessionId)))
+                .map(rows -> {
+                    Map<SessionKey, AuditChain.Link> chains = new HashMap<>();
+                    rows.forEach(row -> chains.put(new SessionKey(row.getString("tenant"), row.getString("session_id")),
+                            new AuditChain.Link(row.getLong("chain_seq"), row.getBuffer("chain_hash").getBytes())));
+                    return chains;
+                });
     }
 
     private Uni<Map<BatchDecider.DecisionKey, StoredDecision>> loadDecisions(SqlConnection connection,
@@ -264,7 +282,7 @@ public class LedgerRepository {
     }
 
     private static final List<String> ERASED_TABLES = List.of("events", "rejections", "session_heads", "tool_calls",
-            "session_scopes", "snapshots", "memories");
+            "session_scopes", "snapshots", "memories", "audit_heads");
     // Decisions go too (their reasons quote content, and an erased session's ids may start again), found through the
     // session's events and rejections (decisions are keyed by event id), so before those. The erasure's own decision
     // is written after these deletes, so a repeated DELETE still answers like the first.
@@ -290,15 +308,17 @@ public class LedgerRepository {
         if (!result.events().isEmpty()) {
             List<BatchDecider.EventRow> rows = result.events();
             steps.add(step(connection.preparedQuery("INSERT INTO events (tenant, session_id, version, event_id, type, source, "
-                    + "occurred_at, log_partition, log_offset, payload) SELECT * FROM unnest($1::text[], $2::text[], "
-                    + "$3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::int[], $9::bigint[], "
-                    + "$10::bytea[])")
+                    + "occurred_at, log_partition, log_offset, payload, chain_seq, chain_hash) SELECT * FROM unnest("
+                    + "$1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], "
+                    + "$8::int[], $9::bigint[], $10::bytea[], $11::bigint[], $12::bytea[])")
                     .execute(Tuple.from(List.of(
                             strings(rows, BatchDecider.EventRow::tenant), strings(rows, BatchDecider.EventRow::sessionId),
                             longs(rows, BatchDecider.EventRow::version), strings(rows, BatchDecider.EventRow::eventId),
                             strings(rows, BatchDecider.EventRow::type), strings(rows, BatchDecider.EventRow::source),
                             times(rows, BatchDecider.EventRow::occurredAt), ints(rows, BatchDecider.EventRow::partition),
-                            longs(rows, BatchDecider.EventRow::offset), buffers(rows, BatchDecider.EventRow::payload))))));
+                            longs(rows, BatchDecider.EventRow::offset), buffers(rows, BatchDecider.EventRow::payload),
+                            longs(rows, BatchDecider.EventRow::chainSeq),
+                            buffers(rows, BatchDecider.EventRow::chainHash))))));
         }
         if (!result.decisions().isEmpty()) {
             List<StoredDecision> rows = result.decisions();
@@ -314,9 +334,10 @@ public class LedgerRepository {
         if (!result.rejections().isEmpty()) {
             List<BatchDecider.RejectionRow> rows = result.rejections();
             steps.add(step(connection.preparedQuery("INSERT INTO rejections (tenant, session_id, event_id, after_version, "
-                    + "outcome, reason, type, source, occurred_at, log_partition, log_offset, payload) SELECT * FROM "
-                    + "unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], "
-                    + "$8::text[], $9::timestamptz[], $10::int[], $11::bigint[], $12::bytea[])")
+                    + "outcome, reason, type, source, occurred_at, log_partition, log_offset, payload, chain_seq, "
+                    + "chain_hash) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], "
+                    + "$6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::int[], $11::bigint[], $12::bytea[], "
+                    + "$13::bigint[], $14::bytea[])")
                     .execute(Tuple.from(List.of(strings(rows, BatchDecider.RejectionRow::tenant),
                             strings(rows, BatchDecider.RejectionRow::sessionId),
                             strings(rows, BatchDecider.RejectionRow::eventId),
@@ -326,7 +347,9 @@ public class LedgerRepository {
                             times(rows, BatchDecider.RejectionRow::occurredAt),
                             ints(rows, BatchDecider.RejectionRow::partition),
                             longs(rows, BatchDecider.RejectionRow::offset),
-                            buffers(rows, BatchDecider.RejectionRow::payload))))));
+                            buffers(rows, BatchDecider.RejectionRow::payload),
+                            longs(rows, BatchDecider.RejectionRow::chainSeq),
+                            buffers(rows, BatchDecider.RejectionRow::chainHash))))));
         }
         if (!result.heads().isEmpty()) {
             List<SessionHead> rows = new ArrayList<>(result.heads().values());
@@ -342,6 +365,18 @@ public class LedgerRepository {
                             strings(rows, SessionHead::userId), times(rows, SessionHead::createdAt),
                             times(rows, SessionHead::updatedAt), longs(rows, SessionHead::messageCount),
                             longs(rows, SessionHead::summaryThrough), longs(rows, SessionHead::bytes))))));
+        }
+        if (!result.chainHeads().isEmpty()) {
+            List<AuditSigner.SignedHead> rows = new ArrayList<>(result.chainHeads().values());
+            steps.add(step(connection.preparedQuery("INSERT INTO audit_heads (tenant, session_id, chain_seq, chain_hash, "
+                    + "key_id, signature) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bytea[], "
+                    + "$5::text[], $6::bytea[]) ON CONFLICT (tenant, session_id) DO UPDATE SET "
+                    + "chain_seq = EXCLUDED.chain_seq, chain_hash = EXCLUDED.chain_hash, key_id = EXCLUDED.key_id, "
+                    + "signature = EXCLUDED.signature")
+                    .execute(Tuple.from(List.of(strings(rows, AuditSigner.SignedHead::tenant),
+                            strings(rows, AuditSigner.SignedHead::sessionId), longs(rows, h -> h.link().seq()),
+                            buffers(rows, h -> h.link().hash()), strings(rows, AuditSigner.SignedHead::keyId),
+                            buffers(rows, AuditSigner.SignedHead::signature))))));
         }
         if (!result.toolCalls().isEmpty()) {
             List<BatchDecider.ToolCallRow> rows = result.toolCalls();

@@ -29,6 +29,7 @@ import io.agentstate.event.EventTooLargeException;
 import io.agentstate.event.InvalidEventException;
 import io.agentstate.event.Text;
 import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.security.AuditSigner;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -62,7 +63,8 @@ public class SessionLedger {
     private final Timer lag;
 
     SessionLedger(EventCodec codec, LedgerRepository repository, SessionViewStore views, DeadLetters deadLetters,
-            PartitionCheck partitionCheck, Snapshotter snapshotter, ArchiveSeal seal, AgentStateConfig config,
+            PartitionCheck partitionCheck, Snapshotter snapshotter, ArchiveSeal seal, AuditSigner signer,
+            AgentStateConfig config,
             MeterRegistry meters,
             @ConfigProperty(name = "mp.messaging.incoming.events-in.group.id") String group,
             @ConfigProperty(name = "mp.messaging.incoming.events-in.topic") String topic) {
@@ -74,7 +76,7 @@ public class SessionLedger {
         this.snapshotter = snapshotter;
         this.seal = seal;
         this.config = config;
-        this.decider = new BatchDecider(config.ledger().snapshotEvery());
+        this.decider = new BatchDecider(config.ledger().snapshotEvery(), signer);
         this.group = group;
         this.topic = topic;
         this.meters = meters;

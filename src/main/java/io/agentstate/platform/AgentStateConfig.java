@@ -2,6 +2,7 @@ package io.agentstate.platform;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 import io.smallrye.config.ConfigMapping;
@@ -20,6 +21,9 @@ public interface AgentStateConfig {
 
     /** Encryption at rest: the master keyset that wraps every data key. */
     Crypto crypto();
+
+    /** The audit chain: the key that signs chain heads, its predecessors, and how verification pages. */
+    Audit audit();
 
     /** Ingest (REST append) limits and waits. */
     Ingest ingest();
@@ -84,6 +88,26 @@ public interface AgentStateConfig {
          */
         @WithDefault("60s")
         Duration keyCacheTtl();
+    }
+
+    interface Audit {
+        /**
+         * The key that signs every session's chain head (HMAC-SHA256): base64 of at least 32 random bytes, e.g.
+         * {@code openssl rand -base64 32}. A secret kept outside the database (a Kubernetes Secret; the local stack
+         * keeps one in its data directory). No default: the service does not start without it, in any profile.
+         */
+        Optional<String> signingKey();
+
+        /**
+         * Keys that signed heads before the current one, base64, comma-separated: a head they signed still verifies
+         * (each signature names its key by id). Keep a retired key here until every session it signed has been written
+         * again or erased. Default none.
+         */
+        Optional<List<String>> previousSigningKeys();
+
+        /** Chain entries read per round trip by {@code GET /sessions/{id}/audit}, payloads included. Default 200. */
+        @WithDefault("200")
+        int pageSize();
     }
 
     interface Chat {

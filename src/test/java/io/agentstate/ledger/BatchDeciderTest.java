@@ -32,6 +32,8 @@ import io.agentstate.ledger.BatchDecider.Result;
 import io.agentstate.ledger.BatchDecider.ScopeKey;
 import io.agentstate.ledger.BatchDecider.ToolKey;
 import io.agentstate.ledger.Decision.Outcome;
+import io.agentstate.security.AuditChain;
+import io.agentstate.security.AuditSigner;
 import io.agentstate.testsupport.Events;
 
 /** The ledger's decisions for a poll batch, against a hand-made context of what PostgreSQL knew. */
@@ -39,8 +41,10 @@ class BatchDeciderTest {
 
     private static final String T = Events.TENANT;
     private static final Context EMPTY = new Context(Map.of(), Map.of(), Map.of(), Map.of());
+    private static final AuditSigner SIGNER = AuditSigner.of("a test key of thirty-two bytes!!".getBytes(
+            java.nio.charset.StandardCharsets.US_ASCII));
 
-    private final BatchDecider decider = new BatchDecider(100);
+    private final BatchDecider decider = new BatchDecider(100, SIGNER);
     private final Events s1 = Events.session("s1");
     private final Events s2 = Events.session("s2");
 
@@ -343,7 +347,7 @@ class BatchDeciderTest {
 
     @Test
     void shouldListSnapshotsDueWhenCrossingMultiplesOfSnapshotEvery() {
-        BatchDecider everyThree = new BatchDecider(3);
+        BatchDecider everyThree = new BatchDecider(3, SIGNER);
         List<LogEntry> entries = List.of(
                 entry(0, 1, s1.message("user", "v3")),
                 atomic(0, 2, s1.message("user", "v4"), s1.message("user", "v5"), s1.message("user", "v6"),
@@ -361,7 +365,7 @@ class BatchDeciderTest {
 
     @Test
     void shouldNotListSnapshotsWhenSnapshotsAreOff() {
-        Result result = new BatchDecider(0).decide(List.of(entry(0, 1, s1.message("user", "a"))), EMPTY);
+        Result result = new BatchDecider(0, SIGNER).decide(List.of(entry(0, 1, s1.message("user", "a"))), EMPTY);
 
         assertThat(result.snapshotsDue()).isEmpty();
     }
@@ -397,6 +401,90 @@ class BatchDeciderTest {
         assertThat(scopes).containsExactly(Map.entry(new ScopeKey(T, "s1", "shared"), json("{\"a\":1}")));
     }
 
+    @Test
+    void shouldChainAcceptedAndRefusedEntriesOfASessionInLogOrder() {
+        AuditChain.Link s2Before = AuditChain.append(AuditChain.Link.GENESIS, AuditChain.Entry.accepted(T, "s2", 1, 1,
+                "old", "agentstate.session.started", "agent://x", Events.T0, new byte[] { 1 }));
+        Context context = new Context(Map.of(), Map.of(key("s2"), headAt("s2", 1)), Map.of(), Map.of(),
+                Map.of(key("s2"), s2Before));
+        List<LogEntry> entries = List.of(
+                entry(0, 1, s1.started("u1")),
+                entry(0, 2, s2.message("user", "x")),
+                entry(0, 3, s1.id("stale").expected(0).message("user", "late")),
+                entry(0, 4, s1.message("user", "a")),
+                atomic(0, 5, s1.id("b1").message("user", "b"), s1.id("b2").toolCompleted("nope", "1")));
+
+        Result result = decider.decide(entries, context);
+
+        assertThat(result.events()).extracting(EventRow::sessionId, EventRow::version, EventRow::chainSeq)
+                .containsExactly(tuple("s1", 1L, 1L), tuple("s2", 2L, 2L), tuple("s1", 2L, 3L));
+        assertThat(result.rejections()).extracting(RejectionRow::eventId, RejectionRow::afterVersion,
+                RejectionRow::chainSeq)
+                .containsExactly(tuple("stale", 1L, 2L), tuple("b1", 2L, 4L), tuple("b2", 2L, 5L));
+        // each stored hash is the chain over the rows as stored, accepted and refused in one sequence
+        List<AuditChain.Entry> s1Chain = List.of(result.events().get(0).auditEntry(),
+                result.rejections().get(0).auditEntry(), result.events().get(2).auditEntry(),
+                result.rejections().get(1).auditEntry(), result.rejections().get(2).auditEntry());
+        List<byte[]> s1Hashes = List.of(result.events().get(0).chainHash(), result.rejections().get(0).chainHash(),
+                result.events().get(2).chainHash(), result.rejections().get(1).chainHash(),
+                result.rejections().get(2).chainHash());
+        AuditChain.Link link = AuditChain.Link.GENESIS;
+        for (int i = 0; i < s1Chain.size(); i++) {
+            link = AuditChain.append(link, s1Chain.get(i));
+            assertThat(s1Hashes.get(i)).as("hash of s1's entry %d", i + 1).isEqualTo(link.hash());
+        }
+        AuditChain.Link s2After = AuditChain.append(s2Before, result.events().get(1).auditEntry());
+        assertThat(result.events().get(1).chainHash()).isEqualTo(s2After.hash());
+        assertThat(result.chainHeads()).containsOnlyKeys(key("s1"), key("s2"));
+        assertThat(result.chainHeads().get(key("s1")).link()).isEqualTo(link);
+        assertThat(result.chainHeads().get(key("s2")).link()).isEqualTo(s2After);
+        assertThat(result.chainHeads().values()).allSatisfy(head -> {
+            assertThat(head.keyId()).isEqualTo(SIGNER.keyId());
+            assertThat(SIGNER.verify(head)).isTrue();
+        });
+        assertThat(context.chains()).containsExactly(Map.entry(key("s2"), s2Before));
+    }
+
+    @Test
+    void shouldSignTheHeadOfASessionThatOnlyRefused() {
+        Result result = decider.decide(List.of(entry(0, 1, s1.toolCompleted("never", "1"))), EMPTY);
+
+        assertThat(result.heads()).isEmpty();
+        assertThat(result.rejections()).extracting(RejectionRow::chainSeq).containsExactly(1L);
+        assertThat(result.chainHeads().get(key("s1")).link().seq()).isEqualTo(1);
+    }
+
+    @Test
+    void shouldStartANewChainAfterAnErasure() {
+        AuditChain.Link before = new AuditChain.Link(9, new byte[AuditChain.HASH_BYTES]);
+        Context context = new Context(Map.of(), Map.of(key("s1"), headAt("s1", 7)), Map.of(), Map.of(),
+                Map.of(key("s1"), before));
+        List<LogEntry> entries = List.of(
+                entry(0, 1, s1.message("user", "old life")),
+                entry(0, 2, s1.event("agentstate.session.erased", "{}")),
+                entry(0, 3, s1.message("user", "new life")));
+
+        Result result = decider.decide(entries, context);
+
+        assertThat(result.erased()).containsOnlyKeys(key("s1"));
+        assertThat(result.events()).extracting(EventRow::version, EventRow::chainSeq).containsExactly(tuple(1L, 1L));
+        assertThat(result.events().get(0).chainHash())
+                .isEqualTo(AuditChain.append(AuditChain.Link.GENESIS, result.events().get(0).auditEntry()).hash());
+        assertThat(result.chainHeads().get(key("s1")).link().seq()).isEqualTo(1);
+    }
+
+    @Test
+    void shouldLeaveNoChainHeadForASessionErasedLast() {
+        Context context = new Context(Map.of(), Map.of(key("s1"), headAt("s1", 1)), Map.of(), Map.of(),
+                Map.of(key("s1"), new AuditChain.Link(1, new byte[AuditChain.HASH_BYTES])));
+
+        Result result = decider.decide(List.of(entry(0, 1, s1.message("user", "x")),
+                entry(0, 2, s1.event("agentstate.session.erased", "{}"))), context);
+
+        assertThat(result.chainHeads()).isEmpty();
+        assertThat(result.events()).isEmpty();
+    }
+
     /** I4: the log alone decides. Two replays of the same records, decoded afresh, give equal results. */
     @Test
     void shouldDecideSameLogIdenticallyWhenReplayed() {
@@ -417,8 +505,8 @@ class BatchDeciderTest {
                 Map.of(new DecisionKey(T, "old"), new StoredDecision(T, "old", "s1", Outcome.ACCEPTED, 1L, 1L, 1, null)),
                 Map.of(), Map.of(), Map.of());
 
-        Result first = new BatchDecider(4).decide(replay(log), context);
-        Result second = new BatchDecider(4).decide(replay(log), context);
+        Result first = new BatchDecider(4, SIGNER).decide(replay(log), context);
+        Result second = new BatchDecider(4, SIGNER).decide(replay(log), context);
 
         assertThat(first.counts()).containsEntry(Outcome.ACCEPTED, 13).containsEntry(Outcome.CONFLICT, 1)
                 .containsEntry(Outcome.REJECTED, 4).containsEntry(Outcome.DUPLICATE, 1);
@@ -450,6 +538,20 @@ class BatchDeciderTest {
         assertThat(second.views()).isEqualTo(first.views());
         assertThat(second.counts()).isEqualTo(first.counts());
         assertThat(second.snapshotsDue()).isEqualTo(first.snapshotsDue());
+        for (int i = 0; i < first.events().size(); i++) {
+            assertThat(second.events().get(i).chainSeq()).isEqualTo(first.events().get(i).chainSeq());
+            assertThat(second.events().get(i).chainHash()).as("chain hash of row %d", i)
+                    .isEqualTo(first.events().get(i).chainHash());
+        }
+        for (int i = 0; i < first.rejections().size(); i++) {
+            assertThat(second.rejections().get(i).chainHash()).as("chain hash of rejection %d", i)
+                    .isEqualTo(first.rejections().get(i).chainHash());
+        }
+        assertThat(second.chainHeads().keySet()).containsExactlyElementsOf(first.chainHeads().keySet());
+        first.chainHeads().forEach((session, head) -> {
+            assertThat(second.chainHeads().get(session).link()).isEqualTo(head.link());
+            assertThat(second.chainHeads().get(session).signature()).isEqualTo(head.signature());
+        });
     }
 
     private static String subjectOf(byte[] value) {

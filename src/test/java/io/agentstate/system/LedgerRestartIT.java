@@ -41,7 +41,8 @@ import io.agentstate.testsupport.localstack.LocalStack;
 /**
  * Crash, rebalance and restart of the ledger across processes, checked against the history the producer wrote: every
  * session must hold exactly its events, in production order, with versions 1..n (I1, I2, I7), and a restarted ledger
- * must resume from the offsets stored in PostgreSQL.
+ * must resume from the offsets stored in PostgreSQL. Every session's audit chain, appended to by each owner in turn,
+ * still verifies.
  */
 class LedgerRestartIT {
 
@@ -71,6 +72,7 @@ class LedgerRestartIT {
             produce(producer, run, EVENTS_PER_SESSION, EVENTS_PER_SESSION + 1);
             awaitAll(c, run, EVENTS_PER_SESSION + 1);
             checkHistories(c, run, EVENTS_PER_SESSION + 1);
+            checkAudits(c, run, EVENTS_PER_SESSION + 1);
 
             try (Connection db = DriverManager.getConnection(stack.postgresJdbcUrl(), stack.postgresUser(),
                     stack.postgresPassword())) {
@@ -136,6 +138,15 @@ class LedgerRestartIT {
                 expected.add("e" + i);
             }
             assertThat(contents).as("history of session %d", s).isEqualTo(expected);
+        }
+    }
+
+    // Three owners in turn, two of them crashed mid-stream, appended to each chain: it must still verify end to end.
+    private void checkAudits(ServiceProcess service, String run, int count) throws Exception {
+        for (int s = 0; s < SESSIONS; s++) {
+            JsonNode audit = get(service, "/sessions/rs-" + run + "-" + s + "/audit");
+            assertThat(audit.path("valid").asBoolean()).as("audit of session %d: %s", s, audit).isTrue();
+            assertThat(audit.path("length").asInt()).as("chain length of session %d", s).isEqualTo(count);
         }
     }
 

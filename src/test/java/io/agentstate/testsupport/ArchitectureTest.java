@@ -37,7 +37,16 @@ class ArchitectureTest {
         noClasses().that().resideInAPackage("io.agentstate.event..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.agentstate.ingest..", "io.agentstate.ledger..",
                         "io.agentstate.query..", "io.agentstate.chat..", "io.agentstate.memory..",
-                        "io.agentstate.platform..")
+                        "io.agentstate.platform..", "io.agentstate.security..")
+                .check(MAIN);
+    }
+
+    @Test
+    void shouldKeepSecurityBelowTheLedger() {
+        // the audit chain is written by the ledger and verified by query: it knows neither
+        noClasses().that().resideInAPackage("io.agentstate.security..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.agentstate.ingest..", "io.agentstate.ledger..",
+                        "io.agentstate.query..", "io.agentstate.chat..", "io.agentstate.memory..")
                 .check(MAIN);
     }
 
@@ -80,7 +89,8 @@ class ArchitectureTest {
     void shouldKeepPlatformUnderEveryFeature() {
         noClasses().that().resideInAPackage("io.agentstate.platform..")
                 .should().dependOnClassesThat().resideInAnyPackage("io.agentstate.ingest..", "io.agentstate.ledger..",
-                        "io.agentstate.query..", "io.agentstate.chat..", "io.agentstate.memory..")
+                        "io.agentstate.query..", "io.agentstate.chat..", "io.agentstate.memory..",
+                        "io.agentstate.security..")
                 .check(MAIN);
     }
 

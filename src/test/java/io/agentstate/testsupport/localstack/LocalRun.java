@@ -13,7 +13,8 @@ import java.util.Map;
 /**
  * The run command ({@code ./mvnw -Prun}): starts the local stack with its data in one directory, runs the packaged
  * service against it in a child JVM, and stops everything when either side ends. The data survives restarts, even after
- * {@code kill -9}: the servers' watchdogs stop them when this process disappears.
+ * {@code kill -9}: the servers' watchdogs stop them when this process disappears. So does the audit signing key, made
+ * on the first start as {@code audit-signing-key} in the data directory.
  */
 public final class LocalRun {
 
@@ -77,6 +78,9 @@ public final class LocalRun {
     private static void writeEndpoints(Path data, LocalStack stack) throws IOException {
         StringBuilder lines = new StringBuilder("# Endpoints of the running local stack; rewritten at every start.\n");
         for (Map.Entry<String, String> entry : stack.serviceConfig().entrySet()) {
+            if (entry.getKey().equals(LocalStack.SIGNING_KEY)) {
+                continue; // a secret, not an endpoint: it stays in its own file
+            }
             lines.append(entry.getKey()).append('=').append(entry.getValue()).append('\n');
         }
         Files.writeString(data.resolve("endpoints.properties"), lines);

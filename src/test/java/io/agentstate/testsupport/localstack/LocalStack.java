@@ -3,12 +3,17 @@ package io.agentstate.testsupport.localstack;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,14 +25,19 @@ import org.jboss.logging.Logger;
 import io.agentstate.security.MasterKey;
 
 /**
- * Real Kafka, PostgreSQL and Redis servers on loopback for tests, the run command and the benchmarks. Each server stays
- * off when the environment already names an external endpoint for it. Every server also offers TLS with one
- * self-signed {@link ServerCertificate}; {@link #serviceConfig()} stays plaintext and a test that wants TLS asks for
- * the TLS endpoints.
+ * Real Kafka, PostgreSQL and Redis servers on loopback for tests, the run command and the benchmarks, and the keys a
+ * deployment would keep in Secrets (the audit signing key, the master keyset). Each server stays off when the environment
+ * already names an external endpoint for it. Every server also offers TLS with one self-signed
+ * {@link ServerCertificate}; {@link #serviceConfig()} stays plaintext and a test that wants TLS asks for the TLS
+ * endpoints.
  */
 public final class LocalStack implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(LocalStack.class);
+
+    /** The setting that carries the audit chain's signing key. */
+    public static final String SIGNING_KEY = "agent-state.audit.signing-key";
+    private static final String SIGNING_KEY_FILE = "audit-signing-key";
 
     /**
      * How to start the stack.
@@ -53,11 +63,12 @@ public final class LocalStack implements AutoCloseable {
         }
     }
 
-    /** What the environment already provides, so those servers are not started. */
-    record External(String kafka, String redis, String postgresReactive, String postgresJdbc) {
+    /** What the environment already provides, so those servers are not started (or that key not made). */
+    record External(String kafka, String redis, String postgresReactive, String postgresJdbc, String signingKey) {
         static External fromEnvironment() {
             return new External(System.getenv("KAFKA_BOOTSTRAP_SERVERS"), System.getenv("QUARKUS_REDIS_HOSTS"),
-                    System.getenv("QUARKUS_DATASOURCE_REACTIVE_URL"), System.getenv("QUARKUS_DATASOURCE_JDBC_URL"));
+                    System.getenv("QUARKUS_DATASOURCE_REACTIVE_URL"), System.getenv("QUARKUS_DATASOURCE_JDBC_URL"),
+                    System.getenv("AGENT_STATE_AUDIT_SIGNING_KEY"));
         }
     }
 
@@ -66,15 +77,17 @@ public final class LocalStack implements AutoCloseable {
     private final LocalKafka kafka;
     private final LocalPostgres postgres;
     private final LocalRedis redis;
+    private final String signingKey;
     private final Map<String, Long> startMillis;
 
     private LocalStack(Settings settings, ServerCertificate certificate, LocalKafka kafka, LocalPostgres postgres,
-            LocalRedis redis, Map<String, Long> startMillis) {
+            LocalRedis redis, String signingKey, Map<String, Long> startMillis) {
         this.settings = settings;
         this.certificate = certificate;
         this.kafka = kafka;
         this.postgres = postgres;
         this.redis = redis;
+        this.signingKey = signingKey;
         this.startMillis = startMillis;
     }
 
@@ -107,9 +120,39 @@ public final class LocalStack implements AutoCloseable {
             }
             throw new IllegalStateException("The local stack did not start: " + e.getCause().getMessage(), e.getCause());
         }
-        LocalStack stack = new LocalStack(settings, certificate, kafka.join(), postgres.join(), redis.join(), timings);
+        String key = external.signingKey() != null ? null : signingKey(settings.dir());
+        LocalStack stack = new LocalStack(settings, certificate, kafka.join(), postgres.join(), redis.join(), key,
+                timings);
         LOG.infof("Local stack up in %s (%s)", settings.dir(), timings);
         return stack;
+    }
+
+    // The key lives next to the servers' data, outside PostgreSQL, and is made once: heads signed before a restart of the
+    // run command still verify after it. A throwaway stack's key goes with its directory.
+    private static String signingKey(Path dir) {
+        Path file = dir.resolve(SIGNING_KEY_FILE);
+        try {
+            if (!Files.exists(file)) {
+                byte[] key = new byte[32];
+                new SecureRandom().nextBytes(key);
+                Files.createDirectories(dir);
+                try {
+                    Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+                    Files.writeString(file, Base64.getEncoder().encodeToString(key) + "\n", StandardCharsets.US_ASCII,
+                            StandardOpenOption.TRUNCATE_EXISTING);
+                } catch (FileAlreadyExistsException e) {
+                    // made meanwhile by another start on the same directory: use that one
+                }
+            }
+            return Files.readString(file, StandardCharsets.US_ASCII).strip();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot keep the audit signing key in " + file, e);
+        }
+    }
+
+    /** The audit signing key this stack gives the service (base64), or null when the environment names one. */
+    public String signingKey() {
+        return signingKey;
     }
 
     /** Start-up time of each server this stack started, in milliseconds. */
@@ -167,8 +210,15 @@ public final class LocalStack implements AutoCloseable {
     }
 
     /** The service configuration that points at the servers this stack started (external ones are left alone). */
+    /**
+     * The service configuration that points at the servers this stack started (external ones are left alone), with the
+     * stack's audit signing key unless the environment names one.
+     */
     public Map<String, String> serviceConfig() {
         Map<String, String> config = new LinkedHashMap<>();
+        if (signingKey != null) {
+            config.put(SIGNING_KEY, signingKey);
+        }
         if (kafka != null) {
             config.put("kafka.bootstrap.servers", kafka.bootstrapServers());
         }
