@@ -49,6 +49,7 @@ public class SessionLedger {
     private final SessionViewStore views;
     private final DeadLetters deadLetters;
     private final PartitionCheck partitionCheck;
+    private final RecordTrust trust;
     private final Snapshotter snapshotter;
     private final BatchDecider decider;
     private final AgentStateConfig config;
@@ -60,7 +61,8 @@ public class SessionLedger {
     private final Timer lag;
 
     SessionLedger(EventCodec codec, LedgerRepository repository, SessionViewStore views, DeadLetters deadLetters,
-            PartitionCheck partitionCheck, Snapshotter snapshotter, AgentStateConfig config, MeterRegistry meters,
+            PartitionCheck partitionCheck, RecordTrust trust, Snapshotter snapshotter, AgentStateConfig config,
+            MeterRegistry meters,
             @ConfigProperty(name = "mp.messaging.incoming.events-in.group.id") String group,
             @ConfigProperty(name = "mp.messaging.incoming.events-in.topic") String topic) {
         this.codec = codec;
@@ -68,6 +70,7 @@ public class SessionLedger {
         this.views = views;
         this.deadLetters = deadLetters;
         this.partitionCheck = partitionCheck;
+        this.trust = trust;
         this.snapshotter = snapshotter;
         this.config = config;
         this.decider = new BatchDecider(config.ledger().snapshotEvery());
@@ -203,9 +206,14 @@ public class SessionLedger {
                 poison.add(new Poison(record, misplaced));
                 continue;
             }
+            RecordTrust.Verdict verdict = trust.judge(record);
+            if (verdict.refusal() != null) {
+                poison.add(new Poison(record, verdict.refusal()));
+                continue;
+            }
             try {
-                EventBatch batch = codec.decodeRecord(record.key(), record.value(), headers, config.tenant(),
-                        Instant.ofEpochMilli(record.timestamp()));
+                EventBatch batch = verdict.admit(codec.decodeRecord(record.key(), record.value(), headers,
+                        verdict.tenant(), Instant.ofEpochMilli(record.timestamp())));
                 List<byte[]> payloads = new ArrayList<>(batch.events().size());
                 for (Event event : batch.events()) {
                     byte[] payload = codec.encode(event);
@@ -216,7 +224,7 @@ public class SessionLedger {
                     payloads.add(payload);
                 }
                 entries.add(new LogEntry(record.partition(), record.offset(), batch, payloads,
-                        headers.containsKey(EventCodec.REPLY_HEADER)));
+                        verdict.reply() && headers.containsKey(EventCodec.REPLY_HEADER)));
             } catch (InvalidEventException e) {
                 poison.add(new Poison(record, e.getMessage()));
             } catch (RuntimeException | StackOverflowError e) {
