@@ -1,8 +1,11 @@
 package io.agentstate.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 import org.apache.kafka.common.header.Header;
@@ -10,6 +13,8 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.junit.jupiter.api.Test;
 
 import io.agentstate.event.EventCodec;
+import io.agentstate.platform.AgentStateConfig;
+import io.quarkus.runtime.LaunchMode;
 
 /** The seal vouches for tenant, key, value and every header the ledger reads, and for nothing a forger could change. */
 class LogSealTest {
@@ -55,6 +60,35 @@ class LogSealTest {
         new LogSeal("another key of thirty-two bytes or more......".getBytes(StandardCharsets.UTF_8))
                 .seal("tenant-a", "s1", VALUE, headers);
         assertThat(seal.verify("s1", VALUE, headers).status()).isEqualTo(LogSeal.Verification.Status.INVALID);
+    }
+
+    @Test
+    void shouldRefuseAProductionStartWithCredentialsButNoKey() {
+        assertThatThrownBy(() -> LogSeal.key(config(null, AgentStateConfig.Auth.Mode.REQUIRED), LaunchMode.NORMAL))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("agent-state.log.seal-key");
+        assertThatThrownBy(() -> LogSeal.key(config("c2hvcnQ=", AgentStateConfig.Auth.Mode.NONE), LaunchMode.TEST))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("at least 32");
+        // without credentials nothing claims a tenant: a key of this process will do
+        assertThat(LogSeal.key(config(null, AgentStateConfig.Auth.Mode.NONE), LaunchMode.NORMAL)).hasSize(32);
+        assertThat(LogSeal.key(config(null, AgentStateConfig.Auth.Mode.REQUIRED), LaunchMode.TEST)).hasSize(32);
+    }
+
+    // Only the two settings the key depends on; anything else asked of this config is a test bug.
+    private static AgentStateConfig config(String sealKey, AgentStateConfig.Auth.Mode mode) {
+        AgentStateConfig.Log log = () -> Optional.ofNullable(sealKey);
+        AgentStateConfig.Auth auth = (AgentStateConfig.Auth) Proxy.newProxyInstance(LogSealTest.class.getClassLoader(),
+                new Class<?>[] { AgentStateConfig.Auth.class }, (proxy, method, args) -> {
+                    if (method.getName().equals("mode")) {
+                        return mode;
+                    }
+                    throw new UnsupportedOperationException(method.getName());
+                });
+        return (AgentStateConfig) Proxy.newProxyInstance(LogSealTest.class.getClassLoader(),
+                new Class<?>[] { AgentStateConfig.class }, (proxy, method, args) -> switch (method.getName()) {
+                    case "log" -> log;
+                    case "auth" -> auth;
+                    default -> throw new UnsupportedOperationException(method.getName());
+                });
     }
 
     private void assertInvalid(String key, byte[] value, Consumer<RecordHeaders> change) {
