@@ -1,6 +1,7 @@
 package io.agentstate.ingest;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.List;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -13,13 +14,14 @@ import org.eclipse.microprofile.reactive.messaging.OnOverflow;
 import io.agentstate.event.EventBatch;
 import io.agentstate.event.EventCodec;
 import io.agentstate.security.DataKeys;
+import io.agentstate.security.LogSeal;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 
 /**
- * Puts events on the log, keyed by session, in structured mode; the returned {@link Uni} completes when the broker has
- * acknowledged the record with {@code acks=all}.
+ * Puts events on the log, keyed by session and sealed with their tenant (the only way onto the log the ledger trusts);
+ * the returned {@link Uni} completes when the broker has acknowledged the record with {@code acks=all}.
  */
 @ApplicationScoped
 public class EventPublisher {
@@ -27,16 +29,18 @@ public class EventPublisher {
     private final MutinyEmitter<byte[]> emitter;
     private final EventCodec codec;
     private final DataKeys keys;
+    private final LogSeal seal;
 
     EventPublisher(
             @Channel("events-out") @OnOverflow(value = OnOverflow.Strategy.BUFFER, bufferSize = 16384) MutinyEmitter<byte[]> emitter,
-            EventCodec codec, DataKeys keys) {
+            EventCodec codec, DataKeys keys, LogSeal seal) {
         this.emitter = emitter;
         this.codec = codec;
         this.keys = keys;
+        this.seal = seal;
     }
 
-    /** Publishes one record; {@code reply} asks the ledger to announce its decision for a waiting writer. */
+    /** Publishes one record in structured mode; {@code reply} asks the ledger to announce its decision for a waiting writer. */
     public Uni<Void> publish(EventBatch batch, boolean reply) {
         RecordHeaders headers = new RecordHeaders();
         headers.add("content-type",
@@ -49,14 +53,26 @@ public class EventPublisher {
         headers.add(DataKeys.LOG_HEADER, batch.tenant().getBytes(StandardCharsets.UTF_8));
         return keys.prepare(batch.tenant(), List.of(owner))
                 .map(ready -> keys.seal(batch.tenant(), owner, DataKeys.LOG_ROW, codec.encode(batch)))
-                .chain(value -> send(batch, headers, value));
+                .chain(value -> send(batch.tenant(), batch.sessionId(), value, headers, null));
     }
 
-    private Uni<Void> send(EventBatch batch, RecordHeaders headers, byte[] value) {
-        return emitter.sendMessage(Message.of(value)
-                .addMetadata(OutgoingKafkaRecordMetadata.<String> builder()
-                        .withKey(batch.sessionId())
-                        .withHeaders(headers)
-                        .build()));
+    /**
+     * Publishes a record relayed from a tenant's ingress topic as it came (value, headers, timestamp), sealed with that
+     * tenant; the caller has already removed what only the service may set.
+     */
+    Uni<Void> relay(String tenant, String key, byte[] value, RecordHeaders headers, Instant timestamp) {
+        return send(tenant, key, value, headers, timestamp);
+    }
+
+    private Uni<Void> send(String tenant, String key, byte[] value, RecordHeaders headers, Instant timestamp) {
+        seal.seal(tenant, key, value, headers);
+        OutgoingKafkaRecordMetadata.OutgoingKafkaRecordMetadataBuilder<String> metadata = OutgoingKafkaRecordMetadata
+                .<String> builder()
+                .withKey(key)
+                .withHeaders(headers);
+        if (timestamp != null) {
+            metadata.withTimestamp(timestamp);
+        }
+        return emitter.sendMessage(Message.of(value).addMetadata(metadata.build()));
     }
 }

@@ -51,6 +51,7 @@ public class SessionLedger {
     private final SessionViewStore views;
     private final DeadLetters deadLetters;
     private final PartitionCheck partitionCheck;
+    private final RecordTrust trust;
     private final Snapshotter snapshotter;
     private final ArchiveSeal seal;
     private final BatchDecider decider;
@@ -63,8 +64,8 @@ public class SessionLedger {
     private final Timer lag;
 
     SessionLedger(EventCodec codec, LedgerRepository repository, SessionViewStore views, DeadLetters deadLetters,
-            PartitionCheck partitionCheck, Snapshotter snapshotter, ArchiveSeal seal, AuditSigner signer,
-            AgentStateConfig config,
+            PartitionCheck partitionCheck, RecordTrust trust, Snapshotter snapshotter, ArchiveSeal seal,
+            AuditSigner signer, AgentStateConfig config,
             MeterRegistry meters,
             @ConfigProperty(name = "mp.messaging.incoming.events-in.group.id") String group,
             @ConfigProperty(name = "mp.messaging.incoming.events-in.topic") String topic) {
@@ -73,6 +74,7 @@ public class SessionLedger {
         this.views = views;
         this.deadLetters = deadLetters;
         this.partitionCheck = partitionCheck;
+        this.trust = trust;
         this.snapshotter = snapshotter;
         this.seal = seal;
         this.config = config;
@@ -215,9 +217,14 @@ public class SessionLedger {
                 poison.add(new Poison(record, misplaced));
                 continue;
             }
+            RecordTrust.Verdict verdict = trust.judge(record);
+            if (verdict.refusal() != null) {
+                poison.add(new Poison(record, verdict.refusal()));
+                continue;
+            }
             try {
-                EventBatch batch = codec.decodeRecord(record.key(), seal.value(record), headers, config.tenant(),
-                        Instant.ofEpochMilli(record.timestamp()));
+                EventBatch batch = verdict.admit(codec.decodeRecord(record.key(), seal.value(record), headers,
+                        verdict.tenant(), Instant.ofEpochMilli(record.timestamp())));
                 List<byte[]> payloads = new ArrayList<>(batch.events().size());
                 for (Event event : batch.events()) {
                     byte[] payload = codec.encode(event);
@@ -228,7 +235,7 @@ public class SessionLedger {
                     payloads.add(payload);
                 }
                 entries.add(new LogEntry(record.partition(), record.offset(), batch, payloads,
-                        headers.containsKey(EventCodec.REPLY_HEADER)));
+                        verdict.reply() && headers.containsKey(EventCodec.REPLY_HEADER)));
             } catch (InvalidEventException e) {
                 poison.add(new Poison(record, e.getMessage()));
             } catch (RuntimeException | StackOverflowError e) {

@@ -28,6 +28,12 @@ public interface AgentStateConfig {
     /** Ingest (REST append) limits and waits. */
     Ingest ingest();
 
+    /** The event log: how the ledger tells the service's own records from anyone else's. */
+    Log log();
+
+    /** Per-tenant ingress topics, where agents produce directly and the relay stamps the tenant. */
+    Ingress ingress();
+
     /** The ledger: batching, views, snapshots, retries. */
     Ledger ledger();
 
@@ -108,6 +114,33 @@ public interface AgentStateConfig {
         /** Chain entries read per round trip by {@code GET /sessions/{id}/audit}, payloads included. Default 200. */
         @WithDefault("200")
         int pageSize();
+    }
+
+    interface Log {
+
+        /**
+         * The HMAC-SHA256 key (base64, at least 32 bytes) that seals every record the service writes to the log; give it
+         * only to producers you trust as much as the service. No default: {@code prod} with auth mode {@code required}
+         * refuses to start without one; elsewhere each process makes its own, which replicas do not share.
+         */
+        Optional<String> sealKey();
+    }
+
+    interface Ingress {
+
+        /** Prefix of the ingress topics; the tenant is the rest of the name. Default {@code agent-state.ingress.}. */
+        @WithDefault("agent-state.ingress.")
+        String topicPrefix();
+
+        /**
+         * Whether the service creates the ingress topics of {@link #tenants()} at start, with the event log's partition
+         * count (the local stack; production creates them from its manifests). Default false.
+         */
+        @WithDefault("false")
+        boolean createTopics();
+
+        /** Tenants whose ingress topics are created at start when {@link #createTopics()}; comma list. Default none. */
+        Optional<List<String>> tenants();
     }
 
     interface Chat {

@@ -16,8 +16,8 @@ import io.agentstate.ledger.SessionKey;
 import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.Problem;
 import io.agentstate.security.AuditSigner;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.agentstate.security.CurrentCaller;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.mutiny.Uni;
 
 /**

@@ -5,12 +5,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.equalTo;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 
+import io.agentstate.testsupport.DeadLetterLog;
 import io.agentstate.testsupport.Kafka;
 import io.agentstate.testsupport.localstack.LocalStackResource;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -53,5 +57,28 @@ class RestAndKafkaIngestTest {
         // each REST append waited for its decision, so the log order is the order of the loop
         assertThat(contents).containsExactly("from kafka 0", "from rest 1", "from kafka 2", "from rest 3", "from kafka 4",
                 "from rest 5", "from kafka 6", "from rest 7", "from kafka 8", "from rest 9");
+    }
+
+    @Test
+    void shouldNotLetARecordProducedStraightToTheLogEraseASession() {
+        String session = "erase-direct-" + UUID.randomUUID();
+        Kafka.sendStructured(session, message(session, session + "-1", "stays"));
+        Kafka.sendStructured(session, """
+                {"specversion":"1.0","id":"%s-erase","source":"agent://kafka","type":"agentstate.session.erased",
+                 "subject":"%s"}""".formatted(session, session));
+
+        List<ConsumerRecord<String, byte[]>> dead = Kafka.readAll(Kafka.DEAD_LETTERS, Set.of(session), 1,
+                Duration.ofSeconds(30));
+        assertThat(dead).hasSize(1);
+        assertThat(new String(dead.get(0).headers().lastHeader(DeadLetterLog.REASON).value(), StandardCharsets.UTF_8))
+                .startsWith("reserved type agentstate.session.erased");
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> given().when().get("/sessions/{id}", session)
+                .then().statusCode(200).body("version", equalTo(1)));
+    }
+
+    private static String message(String session, String id, String content) {
+        return """
+                {"specversion":"1.0","id":"%s","source":"agent://kafka","type":"agentstate.message.appended",
+                 "subject":"%s","data":{"role":"user","content":"%s"}}""".formatted(id, session, content);
     }
 }

@@ -5,15 +5,23 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -44,9 +52,14 @@ public final class Kafka {
         return producer;
     }
 
-    /** Publishes a record and waits for the broker's acknowledgement. */
+    /** Publishes a record to the event log and waits for the broker's acknowledgement. */
     public static void send(String key, String value, Map<String, String> headers) {
-        ProducerRecord<String, byte[]> record = new ProducerRecord<>(EVENTS, key,
+        send(EVENTS, key, value, headers);
+    }
+
+    /** Publishes a record to a topic and waits for the broker's acknowledgement. */
+    public static void send(String topic, String key, String value, Map<String, String> headers) {
+        ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, key,
                 value == null ? null : value.getBytes(StandardCharsets.UTF_8));
         headers.forEach((name, v) -> record.headers().add(new RecordHeader(name, v.getBytes(StandardCharsets.UTF_8))));
         try {
@@ -56,9 +69,45 @@ public final class Kafka {
         }
     }
 
-    /** Publishes a structured-mode CloudEvent. */
+    /** Publishes a structured-mode CloudEvent to the event log. */
     public static void sendStructured(String key, String json) {
         send(key, json, Map.of("content-type", "application/cloudevents+json"));
+    }
+
+    /** Publishes a structured-mode CloudEvent to a topic (a tenant's ingress topic). */
+    public static void sendStructured(String topic, String key, String json) {
+        send(topic, key, json, Map.of("content-type", "application/cloudevents+json"));
+    }
+
+    /** Creates a topic with the event log's partition count, as an operator's manifest would; a no-op if it exists. */
+    public static void createTopic(String topic) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                LocalStackResource.shared().kafkaBootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(topic, Optional.of(partitions(EVENTS)), Optional.empty()))).all()
+                    .get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw new IllegalStateException("topic " + topic + " not created", e);
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("topic " + topic + " not created", e);
+        }
+    }
+
+    /** The partition count of a topic, or 0 when it does not exist. */
+    public static int partitions(String topic) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                LocalStackResource.shared().kafkaBootstrapServers()))) {
+            return admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic)
+                    .partitions().size();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+                return 0;
+            }
+            throw new IllegalStateException("topic " + topic + " not described", e);
+        } catch (Exception e) {
+            throw new IllegalStateException("topic " + topic + " not described", e);
+        }
     }
 
     /** Every record of a topic whose key is one of the given keys, read from the start. */

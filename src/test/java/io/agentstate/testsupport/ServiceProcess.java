@@ -22,6 +22,8 @@ import io.agentstate.testsupport.localstack.LocalStack;
 /** The packaged service in its own JVM, for system tests that crash, restart and scale it. */
 public final class ServiceProcess implements AutoCloseable {
 
+    private static final String SEAL_KEY = "c3lzdGVtLXRlc3Qgc2VhbCBrZXksIG5vdCBhIHNlY3JldCEhISE=";
+
     private final Process process;
     private final int port;
     private final Path log;
@@ -58,6 +60,9 @@ public final class ServiceProcess implements AutoCloseable {
         // The packaged service runs the prod profile, where credentials are required; a system test that needs them
         // passes -Dagent-state.auth.mode=required among its extra properties (the last -D of a key wins).
         command.addAll(List.of("-Dagent-state.auth.mode=none", "-Dagent-state.auth.allow-anonymous=true"));
+        // One seal key for every process of a test, so each replica trusts the records the others wrote (a test key,
+        // not a secret).
+        command.add("-Dagent-state.log.seal-key=" + SEAL_KEY);
         command.addAll(List.of(extraProperties));
         command.addAll(List.of("-jar", jar));
         Process process = new ProcessBuilder(command).redirectErrorStream(true)

@@ -5,8 +5,12 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 
@@ -54,6 +58,11 @@ public final class LocalRun {
         if (!"required".equals(System.getProperty("agentstate.auth"))) {
             command.addAll(List.of("-Dagent-state.auth.mode=none", "-Dagent-state.auth.allow-anonymous=true"));
         }
+        // The seal key stays with the data, so records sealed before a restart are still trusted after it.
+        command.add("-Dagent-state.log.seal-key=" + sealKey(data));
+        // This stack may create topics: the ingress topic of each tenant listed (default: the open mode's tenant).
+        command.addAll(List.of("-Dagent-state.ingress.create-topics=true",
+                "-Dagent-state.ingress.tenants=" + System.getProperty("agentstate.ingress.tenants", "default")));
         command.addAll(List.of("-jar", jar.toString()));
         System.out.printf("%nLocal stack in %s (start-up ms %s)%n  Kafka      %s%n  PostgreSQL %s%n  Redis      %s%n"
                 + "Over TLS, trusting %s (docs/operations.md, Transport security)%n  Kafka      %s (SSL)%n"
@@ -73,6 +82,20 @@ public final class LocalRun {
 
     private static String orExternal(String endpoint) {
         return endpoint != null ? endpoint : "(external server)";
+    }
+
+    /** The data directory's seal key, made on its first run (base64 of 32 random bytes, readable by the owner only). */
+    static String sealKey(Path data) throws IOException {
+        Path file = data.resolve("seal-key");
+        if (!Files.exists(file)) {
+            byte[] key = new byte[32];
+            new SecureRandom().nextBytes(key);
+            Path partial = Files.createTempFile(data, "seal-key", ".tmp",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            Files.writeString(partial, Base64.getEncoder().encodeToString(key) + "\n");
+            Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE);
+        }
+        return Files.readString(file).trim();
     }
 
     private static void writeEndpoints(Path data, LocalStack stack) throws IOException {

@@ -1,0 +1,184 @@
+package io.agentstate.ingest;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+import jakarta.enterprise.context.ApplicationScoped;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.eclipse.microprofile.reactive.messaging.Channel;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.eclipse.microprofile.reactive.messaging.Message;
+import org.jboss.logging.Logger;
+
+import io.agentstate.event.EventBatch;
+import io.agentstate.event.EventCodec;
+import io.agentstate.event.EventType;
+import io.agentstate.event.InvalidEventException;
+import io.agentstate.event.Text;
+import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.platform.DeadLetterRecord;
+import io.agentstate.security.Caller;
+import io.agentstate.security.LogSeal;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.reactive.messaging.MutinyEmitter;
+import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
+
+/**
+ * Moves what agents produce to their tenant's ingress topic ({@code agent-state.ingress.<tenant>}, written only by that
+ * tenant under Kafka's ACLs) into the event log, sealed with that tenant: the topic, not the record, says whose it is. A
+ * record naming another tenant, erasing a session, or unreadable is dead-lettered with the reason instead. Each record is
+ * forwarded once the one before it on its partition is acknowledged, and the ingress offsets are acknowledged after the
+ * whole poll batch: at least once, in order per session; the ledger's event-id dedupe absorbs a repeat.
+ */
+@ApplicationScoped
+public class IngressRelay {
+
+    private static final Logger LOG = Logger.getLogger(IngressRelay.class);
+    // What only the service may set on the log; a producer's own copies are dropped, case-insensitively as the ledger
+    // reads them.
+    private static final Set<String> RESERVED_HEADERS = Set.of(EventCodec.REPLY_HEADER, LogSeal.TENANT_HEADER,
+            LogSeal.SEAL_HEADER);
+
+    private enum Outcome {
+        RELAYED,
+        DEAD_LETTERED
+    }
+
+    private final EventCodec codec;
+    private final EventPublisher publisher;
+    private final MutinyEmitter<byte[]> deadLetters;
+    private final AgentStateConfig config;
+    private final MeterRegistry meters;
+
+    IngressRelay(EventCodec codec, EventPublisher publisher,
+            @Channel("ingress-dead-letters") MutinyEmitter<byte[]> deadLetters, AgentStateConfig config,
+            MeterRegistry meters) {
+        this.codec = codec;
+        this.publisher = publisher;
+        this.deadLetters = deadLetters;
+        this.config = config;
+        this.meters = meters;
+    }
+
+    @Incoming("ingress-in")
+    public Uni<Void> relay(ConsumerRecords<String, byte[]> records) {
+        // partitions go side by side, the records of one partition strictly one after the other
+        List<Uni<Outcome>> partitions = new ArrayList<>();
+        for (TopicPartition partition : records.partitions()) {
+            partitions.add(Multi.createFrom().iterable(records.records(partition))
+                    .onItem().transformToUniAndConcatenate(this::relayOne)
+                    .collect().last());
+        }
+        if (partitions.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        return Uni.join().all(partitions).andFailFast()
+                .replaceWithVoid();
+    }
+
+    private Uni<Outcome> relayOne(ConsumerRecord<String, byte[]> record) {
+        String prefix = config.ingress().topicPrefix();
+        String tenant = record.topic().startsWith(prefix) ? record.topic().substring(prefix.length()) : null;
+        String refusal = refusal(record, tenant);
+        Uni<Outcome> outcome = refusal == null
+                ? forward(record, tenant).replaceWith(Outcome.RELAYED)
+                : deadLetter(record, refusal, config.ledger().deadLetterMaxBytes()).replaceWith(Outcome.DEAD_LETTERED);
+        return outcome.invoke(o -> meters.counter("agentstate.ingress.records", "outcome",
+                o.name().toLowerCase(Locale.ROOT)).increment());
+    }
+
+    // The same codec and limits as the ledger: what passes here is what the ledger would read, now with a tenant.
+    private String refusal(ConsumerRecord<String, byte[]> record, String tenant) {
+        if (!Caller.validTenant(tenant)) {
+            return "the ingress topic names no valid tenant after " + config.ingress().topicPrefix();
+        }
+        if (record.key() == null) {
+            return "record has no key; the key must be the session id";
+        }
+        EventBatch batch;
+        try {
+            batch = codec.decodeRecord(record.key(), record.value(), headers(record), tenant,
+                    Instant.ofEpochMilli(record.timestamp()));
+        } catch (InvalidEventException e) {
+            return e.getMessage();
+        } catch (RuntimeException | StackOverflowError e) {
+            return "unreadable record: " + e.getClass().getSimpleName();
+        }
+        if (!batch.tenant().equals(tenant)) {
+            return "the event names another tenant than its ingress topic's; leave tenant out, the topic decides it";
+        }
+        if (batch.events().stream().anyMatch(event -> event.kind() == EventType.SESSION_ERASED)) {
+            return "reserved type " + EventType.SESSION_ERASED.type().orElseThrow()
+                    + ": only the service writes it; erase a session with DELETE /sessions/{id}";
+        }
+        return null;
+    }
+
+    private Uni<Void> forward(ConsumerRecord<String, byte[]> record, String tenant) {
+        return Uni.createFrom().deferred(() -> publisher.relay(tenant, record.key(), record.value(), forwarded(record),
+                Instant.ofEpochMilli(record.timestamp())))
+                .onFailure()
+                .invoke(failure -> LOG.warnf("Relay of %s not acknowledged, retrying: %s", where(record),
+                        Text.bounded(String.valueOf(failure.getMessage()), 256)))
+                .onFailure().retry()
+                .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff()).indefinitely();
+    }
+
+    private Uni<Void> deadLetter(ConsumerRecord<String, byte[]> record, String reason, int budget) {
+        DeadLetterRecord.Letter letter = DeadLetterRecord.of(record, reason, budget);
+        LOG.warnf("Dead-lettering %s: %s", where(record), letter.reason());
+        return Uni.createFrom().deferred(() -> deadLetters.sendMessage(Message.of(letter.value())
+                .addMetadata(OutgoingKafkaRecordMetadata.<String> builder()
+                        .withKey(letter.key())
+                        .withHeaders(letter.headers())
+                        .build())))
+                .onFailure(DeadLetterRecord::tooLarge).recoverWithUni(failure -> budget <= DeadLetterRecord.MIN_BUDGET
+                        ? Uni.createFrom().failure(failure)
+                        : deadLetter(record, reason, budget / 2))
+                .onFailure()
+                .invoke(failure -> LOG.warnf("Dead letter for %s not sent, retrying: %s", where(record),
+                        Text.bounded(String.valueOf(failure.getMessage()), 256)))
+                .onFailure().retry()
+                .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff()).indefinitely();
+    }
+
+    // The topic names a tenant, which stays out of log lines; the dead letter's headers carry the whole origin.
+    private static String where(ConsumerRecord<String, byte[]> record) {
+        return "ingress record at partition " + record.partition() + ", offset " + record.offset();
+    }
+
+    private static RecordHeaders forwarded(ConsumerRecord<String, byte[]> record) {
+        RecordHeaders headers = new RecordHeaders();
+        for (Header header : record.headers()) {
+            if (!RESERVED_HEADERS.contains(header.key().toLowerCase(Locale.ROOT))) {
+                headers.add(header.key(), header.value());
+            }
+        }
+        return headers;
+    }
+
+    // As the ledger reads them: names in lower case, the last value of a name wins.
+    private static Map<String, String> headers(ConsumerRecord<String, byte[]> record) {
+        Map<String, String> headers = new HashMap<>();
+        for (Header header : record.headers()) {
+            if (!RESERVED_HEADERS.contains(header.key().toLowerCase(Locale.ROOT))) {
+                headers.put(header.key().toLowerCase(Locale.ROOT), header.value() == null ? ""
+                        : new String(header.value(), StandardCharsets.UTF_8));
+            }
+        }
+        return headers;
+    }
+}
