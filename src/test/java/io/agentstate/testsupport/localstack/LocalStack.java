@@ -184,6 +184,11 @@ public final class LocalStack implements AutoCloseable {
         return LocalPostgres.PASSWORD;
     }
 
+    /** The directory every local server keeps its data in (PostgreSQL data and WAL, the Kafka log, Redis). */
+    public Path dir() {
+        return settings.dir();
+    }
+
     /** The certificate every local server offers; clients trust it as their only root. */
     public ServerCertificate certificate() {
         return certificate;
