@@ -18,13 +18,16 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.stream.Stream;
 
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
+import io.agentstate.testsupport.Kafka;
 import io.agentstate.testsupport.ModelStubResource;
 import io.agentstate.testsupport.localstack.LocalStack;
 import io.agentstate.testsupport.localstack.LocalStackResource;
@@ -67,7 +70,20 @@ class EncryptionAtRestTest {
         given().get("/sessions/{id}/state?version=3", session).then().statusCode(200)
                 .body("toolCalls.c1.arguments.q", equalTo(canary + " t"));
 
+        // the control: an event an agent produced straight to Kafka stays plaintext on the log (documented), and the
+        // search finds it there, so an empty result below means no plaintext, not a search that cannot see; in
+        // PostgreSQL its content is sealed like everything else (ids, types and times stay in clear)
+        String control = "control-" + UUID.randomUUID();
+        Kafka.sendStructured("control-" + session, "{\"specversion\":\"1.0\",\"id\":\"" + UUID.randomUUID() + "\","
+                + "\"source\":\"agent://enc\",\"type\":\"agentstate.message.appended\",\"subject\":\"control-"
+                + session + "\",\"data\":{\"role\":\"user\",\"content\":\"" + control + "\"}}");
+        Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> given()
+                .get("/sessions/{id}", "control-" + session).then().statusCode(200).body("version", equalTo(1)));
+
         checkpoint();
+        assertThat(filesContaining(control)).as("the Kafka log holds the directly produced control event")
+                .anyMatch(file -> file.startsWith("kafka"))
+                .noneMatch(file -> file.startsWith("postgres"));
         List<Path> holding = filesContaining(canary);
         assertThat(holding).as("files under the local stack holding the canary in plaintext").isEmpty();
     }
