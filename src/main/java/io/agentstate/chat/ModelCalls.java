@@ -12,6 +12,7 @@ import org.jboss.logging.Logger;
 
 import dev.langchain4j.model.output.TokenUsage;
 import dev.langchain4j.service.Result;
+import io.agentstate.platform.LogSafe;
 import io.agentstate.platform.Problem;
 import io.agentstate.platform.ProblemException;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -122,7 +123,7 @@ public class ModelCalls {
         }
         boolean timeout = isTimeout(failure);
         meters.counter("agentstate.chat.failures", "kind", timeout ? "timeout" : "error").increment();
-        LOG.warnf("Model call failed (%s): %s", timeout ? "timeout" : "error", failure.getMessage());
+        LOG.warnf("Model call failed (%s): %s", timeout ? "timeout" : "error", LogSafe.failure(failure));
         return timeout
                 ? new ProblemException(Problem.of(504, "model-timeout", "Model timed out",
                         "the model did not answer in time; the session is unchanged"))

@@ -23,6 +23,7 @@ import io.agentstate.ledger.Decision;
 import io.agentstate.ledger.SessionKey;
 import io.agentstate.ledger.SessionState;
 import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.platform.LogSafe;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
@@ -83,7 +84,7 @@ public class SummaryScheduler {
                 .subscribe().with(ok -> {
                 }, failure -> {
                     meters.counter("agentstate.chat.failures", "kind", "summary").increment();
-                    LOG.warnf("Summary not recorded: %s", failure.getMessage());
+                    LOG.warnf("Summary not recorded: %s", LogSafe.failure(failure));
                 });
     }
 

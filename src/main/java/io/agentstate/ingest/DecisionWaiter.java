@@ -16,6 +16,7 @@ import org.jboss.logging.Logger;
 
 import io.agentstate.ledger.Decision;
 import io.agentstate.ledger.SessionViewStore;
+import io.agentstate.platform.LogSafe;
 import io.agentstate.platform.RedisKeys;
 import io.agentstate.platform.RedisSubscription;
 import io.quarkus.runtime.ShutdownEvent;
@@ -67,7 +68,7 @@ public class DecisionWaiter {
         try {
             decision = SessionViewStore.announcement(json);
         } catch (RuntimeException e) {
-            LOG.warnf("Unreadable decision announcement ignored: %s", e.getMessage());
+            LOG.warnf("Unreadable decision announcement ignored: %s", LogSafe.failure(e));
             return;
         }
         CompletableFuture<Decision> waiter = waiting.remove(new Key(decision.tenant(), decision.eventIds().get(0)));

@@ -25,9 +25,9 @@ import io.agentstate.event.EventBatch;
 import io.agentstate.event.EventCodec;
 import io.agentstate.event.EventType;
 import io.agentstate.event.InvalidEventException;
-import io.agentstate.event.Text;
 import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.DeadLetterRecord;
+import io.agentstate.platform.LogSafe;
 import io.agentstate.security.Caller;
 import io.agentstate.security.LogSeal;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -132,14 +132,14 @@ public class IngressRelay {
                 Instant.ofEpochMilli(record.timestamp())))
                 .onFailure()
                 .invoke(failure -> LOG.warnf("Relay of %s not acknowledged, retrying: %s", where(record),
-                        Text.bounded(String.valueOf(failure.getMessage()), 256)))
+                        LogSafe.failure(failure)))
                 .onFailure().retry()
                 .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff()).indefinitely();
     }
 
     private Uni<Void> deadLetter(ConsumerRecord<String, byte[]> record, String reason, int budget) {
         DeadLetterRecord.Letter letter = DeadLetterRecord.of(record, reason, budget);
-        LOG.warnf("Dead-lettering %s: %s", where(record), letter.reason());
+        LOG.warnf("Dead-lettering %s: %s", where(record), LogSafe.reason(letter.reason()));
         return Uni.createFrom().deferred(() -> deadLetters.sendMessage(Message.of(letter.value())
                 .addMetadata(OutgoingKafkaRecordMetadata.<String> builder()
                         .withKey(letter.key())
@@ -150,7 +150,7 @@ public class IngressRelay {
                         : deadLetter(record, reason, budget / 2))
                 .onFailure()
                 .invoke(failure -> LOG.warnf("Dead letter for %s not sent, retrying: %s", where(record),
-                        Text.bounded(String.valueOf(failure.getMessage()), 256)))
+                        LogSafe.failure(failure)))
                 .onFailure().retry()
                 .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff()).indefinitely();
     }

@@ -9,9 +9,9 @@ import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
-import io.agentstate.event.Text;
 import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.DeadLetterRecord;
+import io.agentstate.platform.LogSafe;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
@@ -70,7 +70,7 @@ public class DeadLetters {
 
     private Uni<Void> sendOne(SessionLedger.Poison p, int budget) {
         DeadLetterRecord.Letter letter = letter(p, budget);
-        LOG.warnf("Dead-lettering record %s: %s", origin(p), letter.reason());
+        LOG.warnf("Dead-lettering record %s: %s", origin(p), LogSafe.reason(letter.reason()));
         return emitter.sendMessage(Message.of(letter.value()).addMetadata(OutgoingKafkaRecordMetadata.<String> builder()
                 .withKey(letter.key())
                 .withHeaders(letter.headers())
@@ -84,7 +84,7 @@ public class DeadLetters {
                     return sendOne(p, budget / 2);
                 })
                 .onFailure().invoke(failure -> LOG.warnf("Dead letter for %s not sent, retrying: %s", origin(p),
-                        Text.bounded(String.valueOf(failure.getMessage()), 256)))
+                        LogSafe.failure(failure)))
                 .onFailure().retry()
                 .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff()).indefinitely();
     }

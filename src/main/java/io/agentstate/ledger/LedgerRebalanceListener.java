@@ -12,7 +12,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
-import io.agentstate.event.Text;
+import io.agentstate.platform.LogSafe;
 import io.smallrye.common.annotation.Identifier;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.kafka.KafkaConsumerRebalanceListener;
@@ -64,7 +64,7 @@ public class LedgerRebalanceListener implements KafkaConsumerRebalanceListener {
 
     private static <T> T patiently(Uni<T> step) {
         return step.onFailure().invoke(failure -> LOG.warnf("Partition assignment waits for storage: %s",
-                Text.bounded(String.valueOf(failure.getMessage()), 256)))
+                LogSafe.failure(failure)))
                 // An outage of any length is waited out here: past max.poll.interval.ms the group moves these partitions
                 // on and this member joins again when storage is back; failing would fail the channel instead.
                 .onFailure().retry().withBackOff(Duration.ofMillis(200), Duration.ofSeconds(5)).indefinitely()

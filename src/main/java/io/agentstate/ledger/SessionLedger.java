@@ -29,6 +29,7 @@ import io.agentstate.event.EventTooLargeException;
 import io.agentstate.event.InvalidEventException;
 import io.agentstate.event.Text;
 import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.platform.LogSafe;
 import io.agentstate.security.AuditSigner;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -247,6 +248,6 @@ public class SessionLedger {
     }
 
     private static String describe(Throwable failure) {
-        return failure.getClass().getSimpleName() + ": " + Text.bounded(String.valueOf(failure.getMessage()), 512);
+        return LogSafe.failure(failure);
     }
 }

@@ -7,6 +7,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import org.jboss.logging.Logger;
 
 import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.platform.LogSafe;
 
 /**
  * Writes whole-state snapshots off the hot path: after a batch commits, sessions that crossed a multiple of the snapshot
@@ -44,7 +45,7 @@ public class Snapshotter {
                         running.decrementAndGet();
                     })
                     .subscribe().with(ok -> {
-                    }, failure -> LOG.warnf("Snapshot at version %d skipped: %s", head.version(), failure.getMessage()));
+                    }, failure -> LOG.warnf("Snapshot at version %d skipped: %s", head.version(), LogSafe.failure(failure)));
         }
     }
 }

@@ -75,7 +75,7 @@ public class ProblemMapper {
         if (unavailable(e)) {
             // PostgreSQL, Redis or Kafka out of reach: nothing the caller did, and a retry with the same
             // Idempotency-Key is safe; the ledger itself waits the outage out
-            LOG.warnf("Storage unavailable on %s: %s", uri.getPath(), e.getClass().getSimpleName());
+            LOG.warnf("Storage unavailable on %s: %s", LogSafe.path(uri.getPath()), e.getClass().getSimpleName());
             RestResponse<Problem> response = RestResponse.ResponseBuilder.<Problem> create(503)
                     .entity(Problem.of(503, "unavailable", "Service unavailable", "a storage service (PostgreSQL, "
                             + "Redis or Kafka) is unreachable; retry with the same Idempotency-Key")
@@ -83,7 +83,9 @@ public class ProblemMapper {
                     .type(Problem.MEDIA_TYPE).header("Retry-After", "5").build();
             return response;
         }
-        LOG.errorf(e, "Unexpected failure on %s", uri.getPath());
+        LOG.errorf("Unexpected failure on %s: %s", LogSafe.path(uri.getPath()), LogSafe.failure(e));
+        // the stack trace (which may quote ids or content) only at DEBUG
+        LOG.debug("Unexpected failure", e);
         return respond(Problem.of(500, "internal", "Internal error", "the request failed; see the service log")
                 .at(uri.getPath()));
     }

@@ -147,7 +147,7 @@ public final class RedisSubscription {
             // a clean close is routine (Redis restart, CLIENT KILL, an idle-timeout proxy)
             LOG.infof("Redis subscription %s ended; subscribing again in %d ms", name, delay);
         } else {
-            LOG.warnf("Redis subscription %s failed (%s); subscribing again in %d ms", name, failure.getMessage(), delay);
+            LOG.warnf("Redis subscription %s failed (%s); subscribing again in %d ms", name, LogSafe.failure(failure), delay);
         }
         vertx.setTimer(delay, id -> connect(gen + 1));
     }

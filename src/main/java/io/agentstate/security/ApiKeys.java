@@ -28,6 +28,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.platform.LogSafe;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
@@ -162,7 +163,7 @@ public class ApiKeys {
             LOG.infof("API key file read: %d keys", keys.size());
         } catch (IOException | IllegalArgumentException e) {
             // the keys read before stay in force: a half-written Secret must not lock every agent out
-            LOG.warnf("API key file not read, keeping the %d keys read before: %s", fromFile.size(), e.getMessage());
+            LOG.warnf("API key file not read, keeping the %d keys read before: %s", fromFile.size(), LogSafe.failure(e));
         }
     }
 

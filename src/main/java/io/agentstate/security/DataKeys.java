@@ -202,8 +202,10 @@ public class DataKeys {
 
     private byte[] newWrappedKey(String tenant, String owner) {
         try {
+            // the master key's construction registers Tink's AEAD key types, which generating one needs
+            Aead wrapping = master.aead();
             KeysetHandle key = KeysetHandle.generateNew(PredefinedAeadParameters.AES256_GCM);
-            return TinkProtoKeysetFormat.serializeEncryptedKeyset(key, master.aead(), wrapAad(tenant, owner));
+            return TinkProtoKeysetFormat.serializeEncryptedKeyset(key, wrapping, wrapAad(tenant, owner));
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("data key generation failed", e);
         }

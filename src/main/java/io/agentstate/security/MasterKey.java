@@ -19,12 +19,14 @@ import com.google.crypto.tink.aead.PredefinedAeadParameters;
 
 import io.agentstate.platform.AgentStateConfig;
 import io.quarkus.runtime.LaunchMode;
+import io.quarkus.runtime.Startup;
 
 /**
  * The master keyset, held outside the database (environment or Secret), that wraps every data key. Rotation: add a new
  * key to the keyset and make it primary; data keys wrapped by the older keys still unwrap, new ones use the primary.
  */
 @ApplicationScoped
+@Startup
 public class MasterKey {
 
     private static final Logger LOG = Logger.getLogger(MasterKey.class);
