@@ -114,7 +114,9 @@ public class EventResource {
                     + "event; a repeat with the same key answers like the original") @HeaderParam("Idempotency-Key") String idempotencyKey) {
         Caller who = caller.get();
         return ingest.erase(who.tenant(), sessionId, idempotencyKey)
-                .call(result -> result.decision().isPresent() ? adminLog.record(who, "session.erased", sessionId)
+                // logged once, when it happened: not for a repeat, and not yet while the ledger has not decided it
+                .call(result -> result.decision().filter(d -> d.outcome() == Decision.Outcome.ACCEPTED).isPresent()
+                        ? adminLog.record(who, "session.erased", sessionId)
                         : Uni.createFrom().voidItem())
                 .map(result -> result.decision().map(EventResource::erased)
                         .orElseGet(() -> RestResponse.ResponseBuilder.<AppendResponse> create(202)

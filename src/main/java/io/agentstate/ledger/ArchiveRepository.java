@@ -5,9 +5,11 @@ import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -118,6 +120,7 @@ public class ArchiveRepository {
                 + "payload FROM events WHERE tenant = $1 AND session_id = $2 AND version > $3 AND version <= $4 "
                 + "ORDER BY version")
                 .execute(Tuple.of(session.tenant(), session.sessionId(), after, through)))
+                .call(rows -> ownersIn(session, rows))
                 .map(rows -> {
                     List<SessionState.Archived> events = new ArrayList<>(rows.size());
                     for (Row row : rows) {
@@ -163,6 +166,7 @@ public class ArchiveRepository {
                 + "ORDER BY after_version, log_partition, log_offset, event_id LIMIT $8)) AS page ORDER BY kind, ord")
                 .execute(Tuple.from(Arrays.asList(session.tenant(), session.sessionId(), from.acceptedFrom(),
                         from.refusedAt(), from.logPartition(), from.logOffset(), from.eventId(), limit, type, source))))
+                .call(rows -> ownersIn(session, rows))
                 .map(rows -> {
                     List<TimelineEntry> accepted = new ArrayList<>();
                     List<TimelineEntry> refused = new ArrayList<>();
@@ -324,6 +328,15 @@ public class ArchiveRepository {
                         + "WHERE tenant = $1 AND session_id = $2 AND format = $3 ORDER BY version DESC LIMIT $4) newest))")
                         .execute(Tuple.of(state.tenant(), state.sessionId(), ViewCodec.SNAPSHOT_FORMAT, kept)))
                 .replaceWithVoid();
+    }
+
+    // facts archived in a session are sealed for their user: those keys are loaded (when they still exist) as well
+    private Uni<Void> ownersIn(SessionKey session, RowSet<Row> rows) {
+        Set<String> owners = new LinkedHashSet<>();
+        for (Row row : rows) {
+            DataKeys.embeddedOwner(row.getBuffer("payload").getBytes()).ifPresent(owners::add);
+        }
+        return owners.isEmpty() ? Uni.createFrom().voidItem() : keys.prepareExisting(session.tenant(), owners);
     }
 
     private Uni<Void> prepared(SessionKey session) {

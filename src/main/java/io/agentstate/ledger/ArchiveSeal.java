@@ -87,9 +87,15 @@ class ArchiveSeal {
                     for (LogEntry entry : entries) {
                         List<byte[]> payloads = new ArrayList<>(entry.payloads().size());
                         for (int i = 0; i < entry.payloads().size(); i++) {
-                            payloads.add(keys.seal(entry.batch().tenant(),
-                                    DataKeys.sessionOwner(entry.batch().sessionId()),
-                                    eventRow(entry.batch().events().get(i).id()), entry.payloads().get(i)));
+                            Event event = entry.batch().events().get(i);
+                            String tenant = entry.batch().tenant();
+                            // a fact belongs to its user: forgetting them must shred it in every session that holds it
+                            payloads.add(event.kind() == EventType.MEMORY_RECORDED
+                                    ? keys.sealOwned(tenant,
+                                            DataKeys.userOwner(((EventData.MemoryRecorded) event.payload()).userId()),
+                                            eventRow(event.id()), entry.payloads().get(i))
+                                    : keys.seal(tenant, DataKeys.sessionOwner(entry.batch().sessionId()),
+                                            eventRow(event.id()), entry.payloads().get(i)));
                         }
                         sealed.add(new LogEntry(entry.partition(), entry.offset(), entry.batch(), payloads,
                                 entry.replyRequested(), entry.sizes()));

@@ -33,7 +33,10 @@ public class UserForgetting {
         this.views = views;
     }
 
-    /** Forgets a user of a tenant; forgetting one already forgotten (or never seen) finds nothing and is harmless. */
+    /**
+     * Forgets a user of a tenant. Forgetting again destroys whatever was written for them since (their sessions keep
+     * naming them), and for a user never seen finds nothing.
+     */
     public Uni<Forgotten> forget(String tenant, String userId) {
         return pool.preparedQuery("SELECT session_id FROM session_heads WHERE tenant = $1 AND user_id = $2")
                 .execute(Tuple.of(tenant, userId))

@@ -62,7 +62,7 @@ public class AuditResource {
                 .map(verdict -> AuditResponse.from(sessionId, verdict));
     }
 
-    // The one place this endpoint learns its tenant: today the configured one, as every other read does.
+    // The one place this endpoint learns its tenant: the caller's, as every other read does.
     private SessionKey key(String sessionId) {
         return new SessionKey(caller.tenant(), sessionId);
     }

@@ -46,6 +46,8 @@ public class DataKeys {
     public static final String LOG_ROW = "log";
 
     private static final byte FORMAT = 1;
+    // sealed for an owner other than the row's own (a fact about a user, archived in a session): the owner rides along
+    private static final byte OWNED = 2;
     private static final int SEAL_OVERHEAD = 1 + 5 + 12 + 16;
 
     private record Cached(Aead aead, long loadedAt) {
@@ -122,20 +124,51 @@ public class DataKeys {
     }
 
     /**
-     * Decrypts what {@link #seal} made for the same owner and row; empty when the owner's key is gone (crypto-shredded).
-     * A ciphertext that fails to open with a key that exists was altered or moved: that is an error, never "erased".
+     * Encrypts for an owner that is not the one its row is read with (a user's fact archived in a session): the owner is
+     * stored with the ciphertext (and bound to it), so forgetting the user shreds it wherever it is archived.
+     */
+    public byte[] sealOwned(String tenant, String owner, String row, byte[] plaintext) {
+        byte[] sealed = seal(tenant, owner, row, plaintext);
+        byte[] name = owner.getBytes(StandardCharsets.UTF_8);
+        byte[] framed = new byte[sealed.length + 2 + name.length];
+        framed[0] = OWNED;
+        framed[1] = (byte) (name.length >>> 8);
+        framed[2] = (byte) name.length;
+        System.arraycopy(name, 0, framed, 3, name.length);
+        System.arraycopy(sealed, 1, framed, 3 + name.length, sealed.length - 1);
+        return framed;
+    }
+
+    /** The owner a value was sealed for with {@link #sealOwned}, if it was. */
+    public static Optional<String> embeddedOwner(byte[] sealed) {
+        if (sealed.length < 3 || sealed[0] != OWNED) {
+            return Optional.empty();
+        }
+        int length = ((sealed[1] & 0xff) << 8) | (sealed[2] & 0xff);
+        return Optional.of(new String(sealed, 3, Math.min(length, sealed.length - 3), StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Decrypts what {@link #seal} made for the same owner and row (or {@link #sealOwned} for the owner it names); empty
+     * when the owner's key is gone (crypto-shredded). A ciphertext that fails to open with a key that exists was altered
+     * or moved: that is an error, never "erased".
      */
     public Optional<byte[]> open(String tenant, String owner, String row, byte[] sealed) {
+        int start = 1;
+        Optional<String> embedded = embeddedOwner(sealed);
+        if (embedded.isPresent()) {
+            owner = embedded.get();
+            start = 3 + embedded.get().getBytes(StandardCharsets.UTF_8).length;
+        } else if (sealed.length < 2 || sealed[0] != FORMAT) {
+            throw new IllegalStateException("not a sealed value");
+        }
         Cached key = cache.get(cacheKey(tenant, owner));
         if (key == null) {
             return Optional.empty();
         }
-        if (sealed.length < 2 || sealed[0] != FORMAT) {
-            throw new IllegalStateException("not a sealed value");
-        }
         try {
-            byte[] body = new byte[sealed.length - 1];
-            System.arraycopy(sealed, 1, body, 0, body.length);
+            byte[] body = new byte[sealed.length - start];
+            System.arraycopy(sealed, start, body, 0, body.length);
             return Optional.of(key.aead().decrypt(body, aad(tenant, owner, row)));
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("a stored ciphertext does not open: altered, or moved from another row", e);
@@ -147,7 +180,12 @@ public class DataKeys {
      * 12-byte nonce and the 16-byte tag come on top of the plaintext. A forgotten event keeps counting its size.
      */
     public static int plaintextLength(byte[] sealed) {
-        return sealed.length > 0 && sealed[0] == FORMAT ? sealed.length - SEAL_OVERHEAD : sealed.length;
+        if (sealed.length > 0 && sealed[0] == FORMAT) {
+            return sealed.length - SEAL_OVERHEAD;
+        }
+        return embeddedOwner(sealed)
+                .map(owner -> sealed.length - SEAL_OVERHEAD - 2 - owner.getBytes(StandardCharsets.UTF_8).length)
+                .orElse(sealed.length);
     }
 
     /** Whether an owner's key is loaded here (after prepare: whether it exists). */
@@ -155,7 +193,10 @@ public class DataKeys {
         return cache.containsKey(cacheKey(tenant, owner));
     }
 
-    /** Destroys these owners' keys: everything they sealed becomes unreadable everywhere, backups included. */
+    /**
+     * Destroys these owners' keys: everything they sealed becomes unreadable, on every replica once its cached copy
+     * expires, and in database backups once the backups taken before this age out (they hold the wrapped key).
+     */
     public Uni<Integer> destroy(String tenant, Collection<String> owners) {
         owners.forEach(owner -> cache.remove(cacheKey(tenant, owner)));
         if (owners.isEmpty()) {

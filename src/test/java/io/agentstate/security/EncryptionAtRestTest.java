@@ -100,10 +100,16 @@ class EncryptionAtRestTest {
         append(session, "fact", "agentstate.memory.recorded",
                 "{\"userId\":\"" + user + "\",\"fact\":\"" + canary + "\",\"tags\":[]}");
         given().get("/sessions/{id}", session).then().statusCode(200).body("messages.content", hasItem(canary));
+        // a fact about the user recorded in a session that never named them
+        String elsewhere = "elsewhere-" + session;
+        append(elsewhere, "fact", "agentstate.memory.recorded",
+                "{\"userId\":\"" + user + "\",\"fact\":\"" + canary + " elsewhere\",\"tags\":[]}");
+        append(elsewhere, "msg", "agentstate.message.appended", "{\"role\":\"user\",\"content\":\"kept\"}");
+        assertThat(given().get("/sessions/{id}/events", elsewhere).asString()).contains(canary + " elsewhere");
 
         given().delete("/users/{u}", user).then().statusCode(200)
                 .body("sessions", equalTo(List.of(session)))
-                .body("facts", equalTo(1));
+                .body("facts", equalTo(2));
 
         // contiguous versions, no content, an intact chain, no facts
         given().get("/sessions/{id}", session).then().statusCode(200)
@@ -117,6 +123,10 @@ class EncryptionAtRestTest {
         assertThat(given().get("/sessions/{id}/events", session).asString()).doesNotContain(canary);
         assertThat(given().get("/sessions/{id}/state?version=3", session).asString()).doesNotContain(canary);
         given().get("/users/{u}/memories", user).then().statusCode(200).body("size()", equalTo(0));
+        // the fact is shredded where it was archived too; the rest of that session is not the user's and stays
+        String other = given().get("/sessions/{id}/events", elsewhere).asString();
+        assertThat(other).doesNotContain(canary).contains("kept");
+        given().get("/sessions/{id}/events", elsewhere).then().body("entries[0].event.erased", equalTo(true));
         given().get("/sessions/{id}/audit", session).then().statusCode(200)
                 .body("valid", equalTo(true)).body("length", equalTo(4));
         assertThat(keysOf(session, user)).isZero();

@@ -76,6 +76,8 @@ class SecurityTest {
                 Arguments.of("POST", "/sessions/s1/chat"),
                 Arguments.of("POST", "/sessions/s1/chat/stream"),
                 Arguments.of("GET", "/users/u1/memories"),
+                Arguments.of("DELETE", "/users/u1"),
+                Arguments.of("GET", "/sessions/s1/audit"),
                 Arguments.of("GET", "/admin/keys"),
                 Arguments.of("POST", "/admin/keys"),
                 Arguments.of("DELETE", "/admin/keys/k1"),
@@ -113,6 +115,9 @@ class SecurityTest {
         forbidden(append(bearer(Tokens.token(tenant, "reader")), session, "e2", "again"), "writer");
         forbidden(bearer(Tokens.token(tenant, "reader")).delete("/sessions/" + session), "writer");
         forbidden(bearer(Tokens.token(tenant, "writer")).get("/admin/keys"), "admin");
+        forbidden(bearer(Tokens.token(tenant, "writer")).delete("/users/u-" + session), "admin");
+        bearer(Tokens.token(tenant, "reader")).get("/sessions/" + session + "/audit").then().statusCode(200)
+                .body("valid", equalTo(true));
         // a token with no role of ours can read nothing
         forbidden(bearer(Tokens.token(tenant, "someone-elses-group")).get("/sessions/" + session), "reader");
         bearer(Tokens.token(tenant, "reader")).get("/sessions/" + session).then().statusCode(200).body("version",
@@ -150,6 +155,12 @@ class SecurityTest {
                     .then().statusCode(404).contentType(startsWith("application/problem+json"));
         }
         bearer(Tokens.token(b, "admin")).delete("/sessions/" + session).then().statusCode(404);
+        bearer(Tokens.token(b, "admin")).get("/sessions/" + session + "/audit").then().statusCode(404);
+        // B forgetting A's user finds nothing of A's: A's facts and session stay readable
+        bearer(Tokens.token(b, "admin")).delete("/users/" + user).then().statusCode(200)
+                .body("sessions.size()", equalTo(0)).body("facts", equalTo(0));
+        bearer(Tokens.token(a, "reader")).get("/users/" + user + "/memories").then().statusCode(200)
+                .body("size()", equalTo(1));
         bearer(Tokens.token(b, "admin")).get("/users/" + user + "/memories").then().statusCode(200)
                 .body("size()", equalTo(0));
 
