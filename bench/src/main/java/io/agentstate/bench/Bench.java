@@ -19,7 +19,10 @@ import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
+import java.net.http.HttpRequest;
+
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 
 import io.agentstate.platform.RedisKeys;
@@ -40,13 +43,35 @@ final class Bench {
     final ServiceProcess service;
     final Results results;
     final ServiceMonitor monitor;
+    final Credentials credentials;
 
-    Bench(BenchOptions options, LocalStack stack, ServiceProcess service, Results results, ServiceMonitor monitor) {
+    Bench(BenchOptions options, LocalStack stack, ServiceProcess service, Results results, ServiceMonitor monitor,
+            Credentials credentials) {
         this.options = options;
         this.stack = stack;
         this.service = service;
         this.results = results;
         this.monitor = monitor;
+        this.credentials = credentials;
+    }
+
+    /** A keep-alive connection to the service that sends the harness's API key (when credentials are required). */
+    HttpConnection http() {
+        return HttpConnection.to(baseUri(), credentials.apiKey());
+    }
+
+    /** A request to the service with the harness's API key (when credentials are required). */
+    HttpRequest.Builder request(String path) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(java.net.URI.create(baseUri() + path));
+        if (credentials.apiKey() != null) {
+            request.header(Credentials.API_KEY_HEADER, credentials.apiKey());
+        }
+        return request;
+    }
+
+    /** A record of one session as the scenarios' producers write it: ingress topic, or the log (sealed if asked). */
+    ProducerRecord<String, byte[]> logRecord(String session, byte[] value) {
+        return credentials.record(session, value);
     }
 
     BenchOptions.Sizes sizes() {
@@ -147,7 +172,7 @@ final class Bench {
     /** Every sample of the service's {@code /q/metrics}, by name with labels. */
     Map<String, Double> serviceMetrics() {
         Map<String, Double> metrics = new java.util.HashMap<>();
-        try (HttpConnection http = HttpConnection.to(baseUri())) {
+        try (HttpConnection http = http()) {
             String text = new String(http.get("/q/metrics").body(), java.nio.charset.StandardCharsets.UTF_8);
             for (String line : text.split("\n")) {
                 int space = line.lastIndexOf(' ');

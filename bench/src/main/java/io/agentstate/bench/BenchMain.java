@@ -6,7 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import org.apache.kafka.common.utils.AppInfoParser;
@@ -53,14 +55,33 @@ public final class BenchMain {
         results.run.put("sizes", options.sizes());
         results.machine.putAll(Machine.describe());
         Bench.log("mode %s, scenarios %s, machine %s", options.mode(), options.scenarios(), results.machine);
+        Credentials credentials = Credentials.create(options);
+        results.run.put("auth", options.auth());
+        results.run.put("kafkaPath", options.kafkaPath());
+        results.run.put("kafkaTopic", credentials.topic());
+        results.run.put("serviceJar", System.getProperty("agentstate.app.jar", "target/quarkus-app/quarkus-run.jar"));
+        Bench.log("credentials %s, Kafka producers write %s (%s), service %s", options.auth(), credentials.topic(),
+                options.kafkaPath(), results.run.get("serviceJar"));
         Path dir = Files.createTempDirectory("agent-state-bench");
         try (ModelStub model = ModelStub.start();
                 LocalStack stack = LocalStack.start(new LocalStack.Settings(dir, true, true, 0, 0, 0, 6))) {
             results.run.put("stackStartMillis", stack.startMillis());
             results.run.put("serviceOverrides", SERVICE_OVERRIDES);
+            List<String> properties = new ArrayList<>(List.of("-Dquarkus.langchain4j.openai.base-url=" + model.baseUrl(),
+                    "-Dquarkus.langchain4j.openai.api-key=bench-stub", "-D" + SERVICE_OVERRIDES));
+            // after ServiceProcess's own open-mode settings: the last -D of a key wins
+            properties.addAll(credentials.serviceProperties());
+            // extra settings for another build of the service (-Dagentstate.app.jar): an older one refuses the
+            // agent-state.* settings it does not know unless told smallrye.config.mapping.validate-unknown=false
+            for (String setting : System.getProperty("bench.service-properties", "").split(",")) {
+                if (!setting.isBlank() && !setting.trim().startsWith("${")) {
+                    properties.add("-D" + setting.trim());
+                }
+            }
+            results.run.put("serviceProperties", properties.subList(3, properties.size()).stream()
+                    .filter(p -> !p.contains("seal-key")).toList());
             ServiceProcess service = ServiceProcess.start(stack, freePort(), options.workDir().resolve("service.log"),
-                    "-Dquarkus.langchain4j.openai.base-url=" + model.baseUrl(),
-                    "-Dquarkus.langchain4j.openai.api-key=bench-stub", "-D" + SERVICE_OVERRIDES);
+                    properties.toArray(String[]::new));
             // the stack's servers stop with this JVM by themselves; the service JVM needs telling
             Thread stopService = new Thread(() -> {
                 try {
@@ -70,8 +91,9 @@ public final class BenchMain {
                 }
             }, "bench-stop-service");
             Runtime.getRuntime().addShutdownHook(stopService);
-            try (ServiceMonitor monitor = new ServiceMonitor(service.baseUri(), service.pid())) {
-                Bench bench = new Bench(options, stack, service, results, monitor);
+            try (ServiceMonitor monitor = new ServiceMonitor(service.baseUri(), service.pid(),
+                    credentials.apiKey())) {
+                Bench bench = new Bench(options, stack, service, results, monitor, credentials);
                 results.run.put("versions", versions(bench));
                 execute(bench, model);
             } finally {

@@ -7,9 +7,11 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * What one benchmark run does: mode, scenarios, counts and where it writes. Read from system properties
+ * What one benchmark run does: mode, scenarios, counts, credentials and where it writes. Read from system properties
  * ({@code bench.mode=full|quick}, {@code bench.scenarios=all|ours|peers|<id>,<id>...}, {@code bench.runs=N} to
- * override the runs per scenario, {@code bench.root}).
+ * override the runs per scenario, {@code bench.auth=required|none}, {@code bench.kafka-path=ingress|log|sealed},
+ * {@code bench.out=<dir>} to write the results and the generated tables there instead of bench/results and docs,
+ * {@code bench.root}).
  *
  * @param mode {@code full} or {@code quick}
  * @param scenarios the scenario and baseline ids to run
@@ -18,9 +20,38 @@ import java.util.Set;
  * @param docsFile the Markdown file whose generated section is rewritten, or null for none
  * @param workDir logs and scratch files
  * @param sizes counts, durations and runs
+ * @param auth {@code required}: the service runs with {@code agent-state.auth.mode=required} and every request carries
+ *        an API key, as in production; {@code none}: open mode, no credentials
+ * @param kafkaPath where the Kafka producers of the scenarios write: {@code ingress} (the tenant's ingress topic, relayed
+ *        into the log by the service: the production path for direct producers), {@code log} (straight to
+ *        {@code agent-state.events}, unsealed: accepted only with auth {@code none}) or {@code sealed} (straight to the
+ *        log, each record sealed with the service's log seal key, as a trusted producer would)
  */
 public record BenchOptions(String mode, Set<String> scenarios, Path root, Path resultsFile, Path docsFile, Path workDir,
-        Sizes sizes) {
+        Sizes sizes, String auth, String kafkaPath) {
+
+    /** Credentials required, as in production. */
+    public static final String AUTH_REQUIRED = "required";
+    public static final String AUTH_NONE = "none";
+    public static final List<String> KAFKA_PATHS = List.of("ingress", "log", "sealed");
+
+    public BenchOptions {
+        if (!AUTH_REQUIRED.equals(auth) && !AUTH_NONE.equals(auth)) {
+            throw new IllegalArgumentException("bench.auth must be required or none, not " + auth);
+        }
+        if (!KAFKA_PATHS.contains(kafkaPath)) {
+            throw new IllegalArgumentException("bench.kafka-path must be one of " + KAFKA_PATHS + ", not " + kafkaPath);
+        }
+        if (AUTH_REQUIRED.equals(auth) && "log".equals(kafkaPath)) {
+            throw new IllegalArgumentException("bench.kafka-path=log with bench.auth=required: the ledger dead-letters "
+                    + "unsealed records on the log when credentials are required; use ingress or sealed");
+        }
+    }
+
+    /** Whether the service runs with credentials required. */
+    public boolean authRequired() {
+        return AUTH_REQUIRED.equals(auth);
+    }
 
     /** Our own scenarios, in the order they run (rebuild last: it flushes Redis and adds a million events). */
     public static final List<String> OURS = List.of("ingest", "visibility", "conditional-writes", "reads", "per-step",
@@ -81,11 +112,32 @@ public record BenchOptions(String mode, Set<String> scenarios, Path root, Path r
     public static BenchOptions fromSystemProperties() {
         Path root = Path.of(System.getProperty("bench.root", ".")).toAbsolutePath().normalize();
         String mode = System.getProperty("bench.mode", "full");
+        String out = property("bench.out");
+        Path outDir = out.isEmpty() ? null : root.resolve(out);
         BenchOptions options = of(mode, System.getProperty("bench.scenarios", "all"), root,
-                root.resolve("bench/results/latest.json"), root.resolve("docs/benchmarks.md"),
+                outDir == null ? root.resolve("bench/results/latest.json") : outDir.resolve("latest.json"),
+                outDir == null ? root.resolve("docs/benchmarks.md") : outDir.resolve("benchmarks.md"),
                 root.resolve("target/bench"));
-        String runs = System.getProperty("bench.runs", "");
-        return runs.isBlank() ? options : options.withRuns(Integer.parseInt(runs.trim()));
+        String auth = property("bench.auth");
+        String path = property("bench.kafka-path");
+        options = options.withAuth(auth.isEmpty() ? AUTH_REQUIRED : auth, path.isEmpty() ? null : path);
+        String runs = property("bench.runs");
+        return runs.isEmpty() ? options : options.withRuns(Integer.parseInt(runs));
+    }
+
+    // Maven passes an unset profile property as empty (or, in some versions, as its own ${...} placeholder).
+    private static String property(String name) {
+        String value = System.getProperty(name, "").trim();
+        return value.startsWith("${") ? "" : value;
+    }
+
+    /**
+     * The same options with other credentials; a null Kafka path means the default for them: {@code ingress} with
+     * credentials required, {@code log} (as before the ingress topics) without.
+     */
+    public BenchOptions withAuth(String auth, String kafkaPath) {
+        String path = kafkaPath != null ? kafkaPath : AUTH_REQUIRED.equals(auth) ? "ingress" : "log";
+        return new BenchOptions(mode, scenarios, root, resultsFile, docsFile, workDir, sizes, auth, path);
     }
 
     /** The same options with a different number of measured runs per scenario (Kafka Streams included). */
@@ -96,14 +148,15 @@ public record BenchOptions(String mode, Set<String> scenarios, Path root, Path r
                 s.visibilitySeconds(), s.visibilitySampleEvery(), s.writers(), s.sharedSessions(), s.writeSeconds(),
                 s.readers(), s.readSessions(), s.readSeconds(), s.stepConcurrency(), s.stepSeconds(),
                 s.stepsPerSession(), s.rebuildEvents(), s.rebuildConcurrency());
-        return new BenchOptions(mode, scenarios, root, resultsFile, docsFile, workDir, changed);
+        return new BenchOptions(mode, scenarios, root, resultsFile, docsFile, workDir, changed, auth, kafkaPath);
     }
 
     /**
      * Options from explicit values.
      *
      * @param mode {@code full} or {@code quick}
-     * @param scenarios {@code all}, {@code ours}, or a comma-separated list of ids
+     * @param scenarios {@code all}, {@code ours}, or a comma-separated list of ids; credentials are required and the
+     *        producers write to the ingress topic (see {@link #withAuth})
      */
     public static BenchOptions of(String mode, String scenarios, Path root, Path resultsFile, Path docsFile,
             Path workDir) {
@@ -133,7 +186,7 @@ public record BenchOptions(String mode, Set<String> scenarios, Path root, Path r
                 }
             }
         }
-        return new BenchOptions(mode, selected, root, resultsFile, docsFile, workDir, sizes);
+        return new BenchOptions(mode, selected, root, resultsFile, docsFile, workDir, sizes, AUTH_REQUIRED, "ingress");
     }
 
     public boolean runs(String scenario) {

@@ -1,6 +1,5 @@
 package io.agentstate.bench;
 
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -80,8 +79,7 @@ final class ChatScenario {
                 long callsBefore = model.calls();
                 long modelBefore = model.nanos();
                 long begin = System.nanoTime();
-                HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(bench.baseUri()
-                        + "/sessions/" + session + "/chat"))
+                HttpResponse<String> response = http.send(bench.request("/sessions/" + session + "/chat")
                         .header("Content-Type", "application/json")
                         .header("Idempotency-Key", session + "-turn" + t)
                         .POST(HttpRequest.BodyPublishers.ofString("{\"message\":\"Turn " + t + ": "
@@ -106,8 +104,7 @@ final class ChatScenario {
 
     private boolean endpointExists() {
         try {
-            HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(bench.baseUri()
-                    + "/q/openapi?format=json")).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = http.send(bench.request("/q/openapi?format=json").build(), HttpResponse.BodyHandlers.ofString());
             JsonNode paths = Results.JSON.readTree(response.body()).path("paths");
             for (java.util.Iterator<String> names = paths.fieldNames(); names.hasNext();) {
                 String path = names.next();

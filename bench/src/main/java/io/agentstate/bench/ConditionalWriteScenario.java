@@ -1,6 +1,5 @@
 package io.agentstate.bench;
 
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -79,7 +78,7 @@ final class ConditionalWriteScenario {
                 try {
                     while (System.nanoTime() < end) {
                         long begin = System.nanoTime();
-                        HttpResponse<byte[]> read = http.send(HttpRequest.newBuilder(uri("/sessions/" + session))
+                        HttpResponse<byte[]> read = http.send(bench.request("/sessions/" + session)
                                 .GET().build(), HttpResponse.BodyHandlers.ofByteArray());
                         long version = read.statusCode() == 404 ? 0
                                 : Long.parseLong(read.headers().firstValue("ETag").orElse("0").replace("\"", ""));
@@ -89,8 +88,8 @@ final class ConditionalWriteScenario {
                                 + "{\"counter\":" + (version + 1) + ",\"writer\":\"w" + writer + "\",\"note\":"
                                 + "\"read-modify-write from the benchmark harness\"}}}").getBytes(StandardCharsets.UTF_8);
                         long posted = System.nanoTime();
-                        HttpResponse<byte[]> write = http.send(HttpRequest.newBuilder(uri("/sessions/" + session
-                                + "/events"))
+                        HttpResponse<byte[]> write = http.send(bench.request("/sessions/" + session
+                                + "/events")
                                 .header("Content-Type", Records.CONTENT_TYPE)
                                 .header("Idempotency-Key", session + "-w" + writer + "-" + n)
                                 .header("If-Match", "\"" + version + "\"")
@@ -143,9 +142,5 @@ final class ConditionalWriteScenario {
         Bench.log("conditional writes (%s): %.0f accepted/s, %.0f conflicts/s, POST p50 %.1f ms p99 %.1f ms, errors %d, "
                 + "202 %d", variant, accepted.get() / seconds, conflicts.get() / seconds, post.percentileMillis(50),
                 post.percentileMillis(99), errors.get(), pending.get());
-    }
-
-    private URI uri(String path) {
-        return URI.create(bench.baseUri() + path);
     }
 }

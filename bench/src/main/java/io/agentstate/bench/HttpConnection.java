@@ -28,24 +28,27 @@ final class HttpConnection implements AutoCloseable {
 
     private final String host;
     private final int port;
+    private final String credentials;
     private Socket socket;
     private InputStream in;
     private OutputStream out;
 
-    HttpConnection(String host, int port) {
+    HttpConnection(String host, int port, String apiKey) {
         this.host = host;
         this.port = port;
+        this.credentials = apiKey == null ? "" : Credentials.API_KEY_HEADER + ": " + apiKey + "\r\n";
     }
 
-    /** A connection to the service at {@code http://host:port}. */
-    static HttpConnection to(String baseUri) {
+    /** A connection to the service at {@code http://host:port} that sends this API key (none when null). */
+    static HttpConnection to(String baseUri, String apiKey) {
         String authority = baseUri.substring(baseUri.indexOf("//") + 2);
         int colon = authority.lastIndexOf(':');
-        return new HttpConnection(authority.substring(0, colon), Integer.parseInt(authority.substring(colon + 1)));
+        return new HttpConnection(authority.substring(0, colon), Integer.parseInt(authority.substring(colon + 1)),
+                apiKey);
     }
 
     Response get(String path) throws IOException {
-        byte[] head = ("GET " + path + " HTTP/1.1\r\nHost: " + host + ":" + port + "\r\n\r\n")
+        byte[] head = ("GET " + path + " HTTP/1.1\r\nHost: " + host + ":" + port + "\r\n" + credentials + "\r\n")
                 .getBytes(StandardCharsets.US_ASCII);
         try {
             return exchange(head);

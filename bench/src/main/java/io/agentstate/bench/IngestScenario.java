@@ -89,7 +89,7 @@ final class IngestScenario {
         try (KafkaProducer<String, byte[]> producer = bench.producer(5, 262144)) {
             for (int n = 1; n <= perSession; n++) {
                 for (String session : sessions) {
-                    producer.send(Records.record(Records.EVENTS_TOPIC, session,
+                    producer.send(bench.logRecord(session,
                             Records.message(session, n, sizes.eventBytes())), (metadata, e) -> {
                                 if (e != null) {
                                     failure.compareAndSet(null, e);
@@ -180,7 +180,7 @@ final class IngestScenario {
         checks.put("deadLetters", deadLetters);
         int sample = Math.min(100, sessions.size());
         int good = 0;
-        try (HttpConnection http = HttpConnection.to(bench.baseUri())) {
+        try (HttpConnection http = bench.http()) {
             for (int i = 0; i < sample; i++) {
                 String session = sessions.get(i * sessions.size() / sample);
                 HttpConnection.Response response = http.get("/sessions/" + session);

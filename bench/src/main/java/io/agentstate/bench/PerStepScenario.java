@@ -1,6 +1,5 @@
 package io.agentstate.bench;
 
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -137,8 +136,8 @@ final class PerStepScenario {
 
     private long restLevel(String prefix, int concurrency, int seconds) throws Exception {
         int eventBytes = bench.sizes().eventBytes();
-        Level level = drive("step-rest", prefix, concurrency, seconds, (session, n) -> http.send(HttpRequest
-                .newBuilder(URI.create(bench.baseUri() + "/sessions/" + session + "/events"))
+        Level level = drive("step-rest", prefix, concurrency, seconds, (session, n) -> http.send(bench
+                .request("/sessions/" + session + "/events")
                 .header("Content-Type", Records.CONTENT_TYPE)
                 .header("Idempotency-Key", session + "-e" + n)
                 .header("If-Match", "\"" + (n - 1) + "\"")
@@ -155,7 +154,7 @@ final class PerStepScenario {
         Level level;
         try (KafkaProducer<String, byte[]> producer = bench.producer(1, 65536)) {
             level = drive("step-kafka", prefix, concurrency, seconds, (session, n) -> {
-                producer.send(Records.record(Records.EVENTS_TOPIC, session, Records.message(session, n, eventBytes)))
+                producer.send(bench.logRecord(session, Records.message(session, n, eventBytes)))
                         .get();
                 return true;
             });

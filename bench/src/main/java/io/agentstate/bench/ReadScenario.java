@@ -74,7 +74,7 @@ final class ReadScenario {
                     String value = "{\"specversion\":\"1.0\",\"id\":\"" + session + "-e" + n + "\",\"source\":"
                             + "\"agent://bench\",\"type\":\"" + type + "\",\"subject\":\"" + session + "\",\"time\":\""
                             + Records.T0.plusSeconds(n) + "\",\"data\":" + data + "}";
-                    producer.send(Records.record(Records.EVENTS_TOPIC, session, value.getBytes(StandardCharsets.UTF_8)));
+                    producer.send(bench.logRecord(session, value.getBytes(StandardCharsets.UTF_8)));
                 }
             }
             producer.flush();
@@ -100,13 +100,13 @@ final class ReadScenario {
     }
 
     private int bodySize(String session) throws Exception {
-        try (HttpConnection http = HttpConnection.to(bench.baseUri())) {
+        try (HttpConnection http = bench.http()) {
             return http.get("/sessions/" + session).body().length;
         }
     }
 
     private void warm(List<String> sessions) throws Exception {
-        try (HttpConnection http = HttpConnection.to(bench.baseUri())) {
+        try (HttpConnection http = bench.http()) {
             for (String session : sessions) {
                 if (http.get("/sessions/" + session).status() != 200) {
                     throw new IllegalStateException("session " + session + " not readable");
@@ -130,7 +130,7 @@ final class ReadScenario {
             Thread thread = new Thread(() -> {
                 Samples samples = new Samples();
                 SplittableRandom random = new SplittableRandom(client);
-                try (HttpConnection http = HttpConnection.to(bench.baseUri())) {
+                try (HttpConnection http = bench.http()) {
                     while (true) {
                         long begin = System.nanoTime();
                         if (begin >= end) {

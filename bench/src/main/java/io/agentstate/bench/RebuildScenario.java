@@ -74,7 +74,7 @@ final class RebuildScenario {
             long start = System.nanoTime();
             for (int c = 0; c < sizes.rebuildConcurrency(); c++) {
                 Thread thread = new Thread(() -> {
-                    try (HttpConnection http = HttpConnection.to(bench.baseUri())) {
+                    try (HttpConnection http = bench.http()) {
                         for (int i = next.getAndIncrement(); i < ids.size(); i = next.getAndIncrement()) {
                             String session = ids.get(i);
                             HttpConnection.Response response = http.get("/sessions/" + session);

@@ -16,15 +16,17 @@ final class ServiceMonitor implements AutoCloseable {
 
     private final String baseUri;
     private final long pid;
+    private final String apiKey;
     private final Thread sampler;
     private volatile boolean running = true;
     private double heapMax;
     private double rssMax;
     private int samples;
 
-    ServiceMonitor(String baseUri, long pid) {
+    ServiceMonitor(String baseUri, long pid, String apiKey) {
         this.baseUri = baseUri;
         this.pid = pid;
+        this.apiKey = apiKey;
         this.sampler = new Thread(this::sample, "bench-memory-sampler");
         this.sampler.setDaemon(true);
         this.sampler.start();
@@ -58,7 +60,7 @@ final class ServiceMonitor implements AutoCloseable {
     }
 
     private void sample() {
-        try (HttpConnection http = HttpConnection.to(baseUri)) {
+        try (HttpConnection http = HttpConnection.to(baseUri, apiKey)) {
             while (running) {
                 double[] now = measure(http);
                 synchronized (this) {
@@ -76,7 +78,7 @@ final class ServiceMonitor implements AutoCloseable {
     }
 
     private double[] measure() {
-        try (HttpConnection http = HttpConnection.to(baseUri)) {
+        try (HttpConnection http = HttpConnection.to(baseUri, apiKey)) {
             return measure(http);
         }
     }

@@ -61,7 +61,7 @@ final class VisibilityScenario {
         Map<Thread, Samples> fromSend = new ConcurrentHashMap<>();
         AtomicInteger timeouts = new AtomicInteger();
         AtomicLong errors = new AtomicLong();
-        ThreadLocal<HttpConnection> connections = ThreadLocal.withInitial(() -> HttpConnection.to(bench.baseUri()));
+        ThreadLocal<HttpConnection> connections = ThreadLocal.withInitial(bench::http);
         AtomicInteger threads = new AtomicInteger();
         ExecutorService pollers = Executors.newFixedThreadPool(16, task -> {
             Thread thread = new Thread(task, "bench-visibility-poller-" + threads.incrementAndGet());
@@ -85,7 +85,7 @@ final class VisibilityScenario {
                 long version = i / sessions.size() + 1;
                 boolean watched = i >= warmup && i % sizes.visibilitySampleEvery() == 0;
                 long sent = System.nanoTime();
-                producer.send(Records.record(Records.EVENTS_TOPIC, session,
+                producer.send(bench.logRecord(session,
                         Records.message(session, (int) version, sizes.eventBytes())), (metadata, e) -> {
                             if (e != null) {
                                 errors.incrementAndGet();
