@@ -2,6 +2,7 @@ package io.agentstate.security;
 
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -13,7 +14,11 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
+import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import org.jboss.logging.Logger;
 
 import com.google.crypto.tink.Aead;
 import com.google.crypto.tink.KeysetHandle;
@@ -22,6 +27,8 @@ import com.google.crypto.tink.TinkProtoKeysetFormat;
 import com.google.crypto.tink.aead.PredefinedAeadParameters;
 
 import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.platform.LogSafe;
+import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.mutiny.sqlclient.Pool;
@@ -45,6 +52,7 @@ public class DataKeys {
     /** The row name a log record's value is sealed under. */
     public static final String LOG_ROW = "log";
 
+    private static final Logger LOG = Logger.getLogger(DataKeys.class);
     private static final byte FORMAT = 1;
     // sealed for an owner other than the row's own (a fact about a user, archived in a session): the owner rides along
     private static final byte OWNED = 2;
@@ -239,6 +247,59 @@ public class DataKeys {
                     }
                 })
                 .replaceWithVoid();
+    }
+
+    // after StartupCheck has migrated the schema; in the background, so a large table never delays the start
+    void rewrapAtStart(@Observes @Priority(20) StartupEvent start) {
+        rewrap()
+                .onFailure().retry().withBackOff(Duration.ofSeconds(1), Duration.ofSeconds(30)).atMost(20)
+                .subscribe().with(count -> {
+                    if (count > 0) {
+                        LOG.infof("Re-wrapped %d data keys with the primary master key", count);
+                    }
+                }, failure -> LOG.warnf("Data keys not re-wrapped with the primary master key: %s",
+                        LogSafe.failure(failure)));
+    }
+
+    /**
+     * Wraps again, with the master keyset's primary key, every data key an older master key wrapped, a page at a time;
+     * the data keys themselves, and so every ciphertext, stay as they are. The answer is how many were re-wrapped. Once
+     * none is left ({@code SELECT count(*) FROM data_keys WHERE master_key <> <primary>} is 0), the old master key can
+     * leave the keyset.
+     */
+    public Uni<Integer> rewrap() {
+        return pool.preparedQuery("SELECT tenant, owner, wrapped, master_key FROM data_keys WHERE master_key <> $1 "
+                + "LIMIT 500")
+                .execute(Tuple.of(master.primaryId()))
+                .chain(rows -> {
+                    List<Tuple> updates = new ArrayList<>();
+                    for (Row row : rows) {
+                        String tenant = row.getString("tenant");
+                        String owner = row.getString("owner");
+                        updates.add(Tuple.of(tenant, owner, Buffer.buffer(rewrapped(tenant, owner,
+                                row.getBuffer("wrapped").getBytes())), master.primaryId(), row.getInteger("master_key")));
+                    }
+                    if (updates.isEmpty()) {
+                        return Uni.createFrom().item(0);
+                    }
+                    // only a row still wrapped as read: a key destroyed or re-wrapped meanwhile is left alone
+                    return pool.preparedQuery("UPDATE data_keys SET wrapped = $3, master_key = $4 WHERE tenant = $1 "
+                            + "AND owner = $2 AND master_key = $5")
+                            .executeBatch(updates)
+                            .chain(done -> rewrap().map(more -> updates.size() + more));
+                });
+    }
+
+    private byte[] rewrapped(String tenant, String owner, byte[] wrapped) {
+        try {
+            Aead wrapping = master.aead();
+            // the keyset decrypts with whichever of its keys wrapped it, and encrypts with its primary
+            KeysetHandle key = TinkProtoKeysetFormat.parseEncryptedKeyset(wrapped, wrapping, wrapAad(tenant, owner));
+            return TinkProtoKeysetFormat.serializeEncryptedKeyset(key, wrapping, wrapAad(tenant, owner));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("a data key does not unwrap with the master keyset: was the key that "
+                    + "wrapped it removed before every data key was re-wrapped?", e);
+        }
     }
 
     private byte[] newWrappedKey(String tenant, String owner) {

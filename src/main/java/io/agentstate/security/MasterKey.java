@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.security.GeneralSecurityException;
 
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
@@ -34,12 +35,27 @@ public class MasterKey {
     private final Aead aead;
     private final int primaryId;
 
+    @Inject
     MasterKey(AgentStateConfig config) {
+        this(keyset(config.crypto()));
+    }
+
+    /** A master key from a keyset at hand (tests rotate keysets this way). */
+    MasterKey(KeysetHandle keyset) {
         try {
             AeadConfig.register();
-            KeysetHandle keyset = load(config.crypto());
             this.aead = keyset.getPrimitive(RegistryConfiguration.get(), Aead.class);
             this.primaryId = keyset.getPrimary().getId();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("agent-state.crypto.master-keyset is not a usable Tink AEAD keyset: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private static KeysetHandle keyset(AgentStateConfig.Crypto crypto) {
+        try {
+            AeadConfig.register();
+            return load(crypto);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("agent-state.crypto.master-keyset is not a usable Tink AEAD keyset: "
                     + e.getMessage(), e);

@@ -24,9 +24,17 @@ import java.util.List;
 import java.util.UUID;
 import java.util.stream.Stream;
 
+import jakarta.inject.Inject;
+
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
+import com.google.crypto.tink.InsecureSecretKeyAccess;
+import com.google.crypto.tink.KeysetHandle;
+import com.google.crypto.tink.TinkJsonProtoKeysetFormat;
+import com.google.crypto.tink.aead.PredefinedAeadParameters;
+
+import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.testsupport.Kafka;
 import io.agentstate.testsupport.ModelStubResource;
 import io.agentstate.testsupport.localstack.LocalStack;
@@ -35,6 +43,7 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.path.json.JsonPath;
+import io.vertx.mutiny.sqlclient.Pool;
 
 /**
  * What the service writes through REST and chat is stored only as ciphertext (PostgreSQL data and WAL, the Kafka log),
@@ -136,6 +145,73 @@ class EncryptionAtRestTest {
         given().get("/sessions/{id}", session).then().statusCode(200).body("version", equalTo(5))
                 .body("messages.content", hasItem("later"));
         given().get("/admin/audit").then().statusCode(200).body("actions.action", hasItem("user.forgotten"));
+    }
+
+    @Inject
+    Pool pool;
+
+    @Inject
+    AgentStateConfig config;
+
+    @Test
+    void shouldRewrapDataKeysWhenTheMasterKeyRotatesAndStillOpenEverything() throws Exception {
+        String session = "rotate-" + UUID.randomUUID();
+        append(session, "msg", "agentstate.message.appended", "{\"role\":\"user\",\"content\":\"before rotation\"}");
+        KeysetHandle current = TinkJsonProtoKeysetFormat.parseKeyset(
+                Files.readString(LocalStackResource.shared().masterKeyset()), InsecureSecretKeyAccess.get());
+        int oldPrimary = current.getPrimary().getId();
+        KeysetHandle.Builder builder = KeysetHandle.newBuilder(current);
+        builder.addEntry(KeysetHandle.generateEntryFromParameters(PredefinedAeadParameters.AES256_GCM).withRandomId()
+                .makePrimary());
+        KeysetHandle rotated = builder.build();
+        int newPrimary = rotated.getPrimary().getId();
+        assertThat(newPrimary).isNotEqualTo(oldPrimary);
+
+        DataKeys afterRotation = new DataKeys(pool, new MasterKey(rotated), config);
+        try {
+            assertThat(afterRotation.rewrap().await().atMost(Duration.ofMinutes(1))).isPositive();
+            assertThat(count("SELECT count(*) FROM data_keys WHERE master_key <> " + newPrimary)).isZero();
+            // the data key is the same, only its wrapping changed: the archived event opens as it did
+            String owner = DataKeys.sessionOwner(session);
+            afterRotation.prepareExisting("default", List.of(owner)).await().atMost(Duration.ofMinutes(1));
+            byte[] stored = payloadOfVersion(session, 1);
+            assertThat(new String(afterRotation.open("default", owner, "event:" + session + "-msg", stored)
+                    .orElseThrow(), StandardCharsets.UTF_8)).contains("before rotation");
+        } finally {
+            // back to the running service's own master key, so that it can still unwrap what the other tests wrote
+            KeysetHandle.Builder back = KeysetHandle.newBuilder(rotated);
+            for (int i = 0; i < rotated.size(); i++) {
+                if (rotated.getAt(i).getId() == oldPrimary) {
+                    back.getAt(i).makePrimary();
+                }
+            }
+            new DataKeys(pool, new MasterKey(back.build()), config).rewrap().await().atMost(Duration.ofMinutes(1));
+        }
+        assertThat(count("SELECT count(*) FROM data_keys WHERE master_key <> " + oldPrimary)).isZero();
+        given().get("/sessions/{id}/events", session).then().statusCode(200)
+                .body("entries[0].event.data.content", equalTo("before rotation"));
+    }
+
+    private static int count(String sql) throws SQLException {
+        try (Connection db = connect();
+                Statement statement = db.createStatement();
+                ResultSet rows = statement.executeQuery(sql)) {
+            rows.next();
+            return rows.getInt(1);
+        }
+    }
+
+    private static byte[] payloadOfVersion(String session, long version) throws SQLException {
+        try (Connection db = connect();
+                PreparedStatement query = db.prepareStatement(
+                        "SELECT payload FROM events WHERE tenant = 'default' AND session_id = ? AND version = ?")) {
+            query.setString(1, session);
+            query.setLong(2, version);
+            try (ResultSet rows = query.executeQuery()) {
+                rows.next();
+                return rows.getBytes(1);
+            }
+        }
     }
 
     private static void append(String session, String id, String type, String data) {
