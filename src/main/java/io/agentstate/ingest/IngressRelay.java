@@ -29,6 +29,7 @@ import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.DeadLetterRecord;
 import io.agentstate.platform.LogSafe;
 import io.agentstate.security.Caller;
+import io.agentstate.security.DataKeys;
 import io.agentstate.security.LogSeal;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.mutiny.Multi;
@@ -50,7 +51,7 @@ public class IngressRelay {
     // What only the service may set on the log; a producer's own copies are dropped, case-insensitively as the ledger
     // reads them.
     private static final Set<String> RESERVED_HEADERS = Set.of(EventCodec.REPLY_HEADER, LogSeal.TENANT_HEADER,
-            LogSeal.SEAL_HEADER);
+            LogSeal.SEAL_HEADER, DataKeys.LOG_HEADER);
 
     private enum Outcome {
         RELAYED,

@@ -313,16 +313,22 @@ public class ArchiveRepository {
      * an older version is read from an older snapshot or from the start of the archive.
      */
     public Uni<Void> saveSnapshot(SessionState state, int kept) {
-        // only while the session still holds that version: an erasure during the fold must not leave a snapshot behind
+        // only while the session still holds that version: an erasure during the fold must not leave a snapshot behind;
+        // and only under the key it had: a user forgotten meanwhile must not get their content back in a snapshot sealed
+        // with a key made for it (no key is made here, and the row must still exist when the snapshot is stored)
         String owner = DataKeys.sessionOwner(state.sessionId());
-        return keys.prepare(state.tenant(), List.of(owner)).chain(() -> pool.preparedQuery("INSERT INTO snapshots "
-                + "(tenant, session_id, version, state, format) "
-                + "SELECT $1, $2, $3, $4, $6 WHERE EXISTS (SELECT 1 FROM session_heads WHERE tenant = $1 "
-                + "AND session_id = $2 AND version >= $3 AND created_at = $5) ON CONFLICT DO NOTHING")
-                .execute(Tuple.from(java.util.Arrays.asList(state.tenant(), state.sessionId(), state.version(),
-                        io.vertx.core.buffer.Buffer.buffer(keys.seal(state.tenant(), owner, "snapshot:" + state.version(),
-                                ViewCodec.write(state).getBytes(java.nio.charset.StandardCharsets.UTF_8))),
-                        LedgerRepository.offset(state.createdAt()), ViewCodec.SNAPSHOT_FORMAT))))
+        return keys.prepareExisting(state.tenant(), List.of(owner)).chain(() -> !keys.present(state.tenant(), owner)
+                ? Uni.createFrom().voidItem()
+                : pool.preparedQuery("INSERT INTO snapshots (tenant, session_id, version, state, format) "
+                        + "SELECT $1, $2, $3, $4, $6 WHERE EXISTS (SELECT 1 FROM session_heads WHERE tenant = $1 "
+                        + "AND session_id = $2 AND version >= $3 AND created_at = $5) AND EXISTS (SELECT 1 FROM data_keys "
+                        + "WHERE tenant = $1 AND owner = $7) ON CONFLICT DO NOTHING")
+                        .execute(Tuple.from(java.util.Arrays.asList(state.tenant(), state.sessionId(), state.version(),
+                                io.vertx.core.buffer.Buffer.buffer(keys.seal(state.tenant(), owner,
+                                        "snapshot:" + state.version(),
+                                        ViewCodec.write(state).getBytes(java.nio.charset.StandardCharsets.UTF_8))),
+                                LedgerRepository.offset(state.createdAt()), ViewCodec.SNAPSHOT_FORMAT, owner)))
+                        .replaceWithVoid())
                 .chain(() -> pool.preparedQuery("DELETE FROM snapshots WHERE tenant = $1 AND session_id = $2 "
                         + "AND (format <> $3 OR version < (SELECT min(version) FROM (SELECT version FROM snapshots "
                         + "WHERE tenant = $1 AND session_id = $2 AND format = $3 ORDER BY version DESC LIMIT $4) newest))")

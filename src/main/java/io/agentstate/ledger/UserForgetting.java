@@ -1,12 +1,18 @@
 package io.agentstate.ledger;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import org.jboss.logging.Logger;
+
+import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.platform.LogSafe;
 import io.agentstate.security.DataKeys;
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.Vertx;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;
@@ -23,14 +29,20 @@ public class UserForgetting {
     public record Forgotten(List<String> sessions, int facts) {
     }
 
+    private static final Logger LOG = Logger.getLogger(UserForgetting.class);
+
     private final Pool pool;
     private final DataKeys keys;
     private final SessionViewStore views;
+    private final Vertx vertx;
+    private final Duration keyCacheTtl;
 
-    UserForgetting(Pool pool, DataKeys keys, SessionViewStore views) {
+    UserForgetting(Pool pool, DataKeys keys, SessionViewStore views, Vertx vertx, AgentStateConfig config) {
         this.pool = pool;
         this.keys = keys;
         this.views = views;
+        this.vertx = vertx;
+        this.keyCacheTtl = config.crypto().keyCacheTtl();
     }
 
     /**
@@ -56,9 +68,24 @@ public class UserForgetting {
                                     + "AND session_id = ANY($2)")
                                     .execute(Tuple.of(tenant, sessions.toArray(new String[0])))
                                     .replaceWith(deleted.rowCount()))
-                            .chain(facts -> views.invalidate(sessions.stream()
-                                    .map(session -> new SessionKey(tenant, session)).toList())
+                            .chain(facts -> views.invalidate(keysOf(tenant, sessions))
+                                    .invoke(() -> dropAgainLater(tenant, sessions))
                                     .replaceWith(new Forgotten(sessions, facts)));
                 });
+    }
+
+    // A replica that still holds a destroyed key in its cache (up to the key cache's time to live), or a rebuild that
+    // read the content just before, may install a view again: the views are dropped once more after that window.
+    private void dropAgainLater(String tenant, List<String> sessions) {
+        if (sessions.isEmpty()) {
+            return;
+        }
+        vertx.setTimer(keyCacheTtl.plusSeconds(5).toMillis(), id -> views.invalidate(keysOf(tenant, sessions))
+                .subscribe().with(done -> {
+                }, failure -> LOG.warnf("Views of a forgotten user not dropped again: %s", LogSafe.failure(failure))));
+    }
+
+    private static List<SessionKey> keysOf(String tenant, List<String> sessions) {
+        return sessions.stream().map(session -> new SessionKey(tenant, session)).toList();
     }
 }

@@ -161,7 +161,7 @@ public class ApiKeys {
             fromFile = keys;
             fileSeen = modified;
             LOG.infof("API key file read: %d keys", keys.size());
-        } catch (IOException | IllegalArgumentException e) {
+        } catch (IOException | RuntimeException e) {
             // the keys read before stay in force: a half-written Secret must not lock every agent out
             LOG.warnf("API key file not read, keeping the %d keys read before: %s", fromFile.size(), LogSafe.failure(e));
         }

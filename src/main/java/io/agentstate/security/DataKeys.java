@@ -152,8 +152,17 @@ public class DataKeys {
         if (sealed.length < 3 || sealed[0] != OWNED) {
             return Optional.empty();
         }
+        int length = ownerLength(sealed);
+        if (length < 0) {
+            throw new IllegalStateException("a sealed value whose owner runs past its end");
+        }
+        return Optional.of(new String(sealed, 3, length, StandardCharsets.UTF_8));
+    }
+
+    // the raw length of the embedded owner, or -1 when the value is too short to hold it and a ciphertext
+    private static int ownerLength(byte[] sealed) {
         int length = ((sealed[1] & 0xff) << 8) | (sealed[2] & 0xff);
-        return Optional.of(new String(sealed, 3, Math.min(length, sealed.length - 3), StandardCharsets.UTF_8));
+        return length <= sealed.length - 3 - (SEAL_OVERHEAD - 1) ? length : -1;
     }
 
     /**
@@ -166,7 +175,7 @@ public class DataKeys {
         Optional<String> embedded = embeddedOwner(sealed);
         if (embedded.isPresent()) {
             owner = embedded.get();
-            start = 3 + embedded.get().getBytes(StandardCharsets.UTF_8).length;
+            start = 3 + ownerLength(sealed);
         } else if (sealed.length < 2 || sealed[0] != FORMAT) {
             throw new IllegalStateException("not a sealed value");
         }
@@ -191,9 +200,8 @@ public class DataKeys {
         if (sealed.length > 0 && sealed[0] == FORMAT) {
             return sealed.length - SEAL_OVERHEAD;
         }
-        return embeddedOwner(sealed)
-                .map(owner -> sealed.length - SEAL_OVERHEAD - 2 - owner.getBytes(StandardCharsets.UTF_8).length)
-                .orElse(sealed.length);
+        int owner = sealed.length >= 3 && sealed[0] == OWNED ? ownerLength(sealed) : -1;
+        return owner >= 0 ? sealed.length - SEAL_OVERHEAD - 2 - owner : sealed.length;
     }
 
     /** Whether an owner's key is loaded here (after prepare: whether it exists). */
