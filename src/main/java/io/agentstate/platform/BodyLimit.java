@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.quarkus.runtime.configuration.MemorySize;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -51,8 +52,18 @@ public class BodyLimit {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-        // the body is never read, so the connection cannot carry another request: close it once answered
-        context.response().endHandler(ignored -> context.request().connection().close());
+        // The body is never used, so the connection cannot carry another request. Closing it while the client is still
+        // sending would reset it, and the client could lose the answer: the rest of the body is read and dropped, then
+        // the connection closes (at the latest after a few seconds, whatever the client still sends).
+        HttpConnection connection = context.request().connection();
+        long timer = context.vertx().setTimer(5000, id -> connection.close());
+        context.request().handler(ignored -> {
+        });
+        context.request().endHandler(ignored -> {
+            context.vertx().cancelTimer(timer);
+            connection.close();
+        });
+        context.request().resume();
         context.response()
                 .setStatusCode(413)
                 .putHeader(HttpHeaders.CONTENT_TYPE, Problem.MEDIA_TYPE)
