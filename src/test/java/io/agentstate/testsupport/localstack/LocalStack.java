@@ -311,12 +311,20 @@ public final class LocalStack implements AutoCloseable {
         return requested != 0 ? requested : freePort();
     }
 
+    // The kernel may hand the same ephemeral port out again once its probe socket is closed, and two listeners of one
+    // server (Kafka's plaintext and SSL) then collide: no port is handed out twice in this JVM.
+    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            socket.setReuseAddress(true);
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        while (true) {
+            try (ServerSocket socket = new ServerSocket(0)) {
+                socket.setReuseAddress(true);
+                if (HANDED_OUT.add(socket.getLocalPort())) {
+                    return socket.getLocalPort();
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
     }
 
