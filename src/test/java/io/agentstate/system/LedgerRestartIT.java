@@ -35,6 +35,7 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.agentstate.testsupport.Ports;
 import io.agentstate.testsupport.ServiceProcess;
 import io.agentstate.testsupport.localstack.LocalStack;
 
@@ -58,9 +59,9 @@ class LedgerRestartIT {
         String run = UUID.randomUUID().toString().substring(0, 8);
         try (LocalStack stack = LocalStack.start(LocalStack.Settings.throwaway());
                 KafkaProducer<String, byte[]> producer = producer(stack)) {
-            ServiceProcess a = ServiceProcess.start(stack, freePort(), logs.resolve("ledger-a-" + run + ".log"));
+            ServiceProcess a = ServiceProcess.start(stack, Ports.free(), logs.resolve("ledger-a-" + run + ".log"));
             produce(producer, run, 0, 30);
-            ServiceProcess b = ServiceProcess.start(stack, freePort(), logs.resolve("ledger-b-" + run + ".log"));
+            ServiceProcess b = ServiceProcess.start(stack, Ports.free(), logs.resolve("ledger-b-" + run + ".log"));
             produce(producer, run, 30, 60);
             a.crash();
             produce(producer, run, 60, EVENTS_PER_SESSION);
@@ -68,7 +69,7 @@ class LedgerRestartIT {
             checkHistories(b, run, EVENTS_PER_SESSION);
 
             b.crash();
-            ServiceProcess c = ServiceProcess.start(stack, freePort(), logs.resolve("ledger-c-" + run + ".log"));
+            ServiceProcess c = ServiceProcess.start(stack, Ports.free(), logs.resolve("ledger-c-" + run + ".log"));
             produce(producer, run, EVENTS_PER_SESSION, EVENTS_PER_SESSION + 1);
             awaitAll(c, run, EVENTS_PER_SESSION + 1);
             checkHistories(c, run, EVENTS_PER_SESSION + 1);
@@ -175,9 +176,4 @@ class LedgerRestartIT {
         }
     }
 
-    private static int freePort() throws Exception {
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
 }

@@ -3,7 +3,6 @@ package io.agentstate.system;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -22,6 +21,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
+import io.agentstate.testsupport.Ports;
 import io.agentstate.testsupport.ServiceProcess;
 import io.agentstate.testsupport.localstack.LocalStack;
 
@@ -38,7 +38,7 @@ class LogPrivacyIT {
         String user = "u-" + canary;
         Path log = Files.createDirectories(Path.of("target", "system-logs")).resolve("privacy-" + canary + ".log");
         try (LocalStack stack = LocalStack.start(LocalStack.Settings.throwaway());
-                ServiceProcess service = ServiceProcess.start(stack, freePort(), log)) {
+                ServiceProcess service = ServiceProcess.start(stack, Ports.free(), log)) {
             post(service, session, "start", "{\"source\":\"agent://p\",\"type\":\"agentstate.session.started\","
                     + "\"data\":{\"userId\":\"" + user + "\"}}", 201);
             post(service, session, "msg", message("hello " + canary), 201);
@@ -100,9 +100,4 @@ class LogPrivacyIT {
         return Files.readString(log, StandardCharsets.UTF_8).lines().filter(line -> line.contains(text)).count();
     }
 
-    private static int freePort() throws Exception {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
 }

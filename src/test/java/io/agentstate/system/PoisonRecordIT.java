@@ -3,8 +3,6 @@ package io.agentstate.system;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,6 +29,7 @@ import io.agentstate.testsupport.DeadLetterLog;
 import io.agentstate.testsupport.History;
 import io.agentstate.testsupport.LivenessWatch;
 import io.agentstate.testsupport.LogWriter;
+import io.agentstate.testsupport.Ports;
 import io.agentstate.testsupport.ServiceProcess;
 import io.agentstate.testsupport.localstack.LocalStack;
 
@@ -54,7 +53,7 @@ class PoisonRecordIT {
     void start() throws Exception {
         Path logs = Files.createDirectories(Path.of("target", "system-logs"));
         stack = LocalStack.start(LocalStack.Settings.throwaway());
-        service = ServiceProcess.start(stack, freePort(),
+        service = ServiceProcess.start(stack, Ports.free(),
                 logs.resolve("poison-" + UUID.randomUUID().toString().substring(0, 8) + ".log"));
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
                 stack.kafkaBootstrapServers()))) {
@@ -243,9 +242,4 @@ class PoisonRecordIT {
         return UUID.randomUUID().toString().substring(0, 8);
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
 }

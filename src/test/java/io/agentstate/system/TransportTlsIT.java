@@ -8,7 +8,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.management.ManagementFactory;
-import java.net.ServerSocket;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -33,6 +34,7 @@ import java.util.UUID;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -40,6 +42,7 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.agentstate.testsupport.Ports;
 import io.agentstate.testsupport.ServiceProcess;
 import io.agentstate.testsupport.localstack.LocalStack;
 import io.agentstate.testsupport.localstack.ServerCertificate;
@@ -75,10 +78,10 @@ class TransportTlsIT {
 
     @Test
     void shouldWriteAndReadAnEventWithEveryConnectionEncrypted() throws Exception {
-        int httpsPort = freePort();
+        int httpsPort = Ports.free();
         Path cert = stack.certificate().certificate();
         Path key = stack.certificate().privateKey();
-        try (ServiceProcess service = ServiceProcess.start(stack, tlsConfig(cert), freePort(), log("tls"),
+        try (ServiceProcess service = ServiceProcess.start(stack, tlsConfig(cert), Ports.free(), log("tls"),
                 "-Dquarkus.http.ssl-port=" + httpsPort,
                 "-Dquarkus.http.ssl.certificate.files=" + cert,
                 "-Dquarkus.http.ssl.certificate.key-files=" + key)) {
@@ -87,16 +90,30 @@ class TransportTlsIT {
                     .connectTimeout(Duration.ofSeconds(10)).build();
             String base = "https://127.0.0.1:" + httpsPort;
             String session = "tls-" + UUID.randomUUID();
+            // Ready on the HTTP port does not mean listening on HTTPS yet: Quarkus binds the two servers one after the
+            // other, and health answers on the first while the second is still being bound.
+            Awaitility.await("HTTPS listening").atMost(Duration.ofSeconds(30)).pollDelay(Duration.ZERO)
+                    .pollInterval(Duration.ofMillis(100)).ignoreExceptions()
+                    .until(() -> https.send(HttpRequest.newBuilder(URI.create(base + "/q/health/ready"))
+                            .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.discarding())
+                            .statusCode() == 200);
 
-            HttpResponse<String> appended = https.send(HttpRequest.newBuilder(URI.create(base + "/sessions/" + session
-                    + "/events"))
+            HttpRequest append = HttpRequest.newBuilder(URI.create(base + "/sessions/" + session + "/events"))
                     .timeout(Duration.ofSeconds(30))
                     .header("Content-Type", "application/json")
                     .header("Idempotency-Key", session + "-1")
                     .POST(HttpRequest.BodyPublishers.ofString("{\"source\":\"agent://tls\","
                             + "\"type\":\"agentstate.message.appended\","
                             + "\"data\":{\"role\":\"user\",\"content\":\"sealed in transit\"}}"))
-                    .build(), HttpResponse.BodyHandlers.ofString());
+                    .build();
+            HttpResponse<String> appended;
+            try {
+                appended = https.send(append, HttpResponse.BodyHandlers.ofString());
+            } catch (ConnectException e) {
+                // once seen under load: say what listened where, from outside the client, rather than just "Connect"
+                throw new AssertionError("HTTPS port " + httpsPort + " refused (" + e.getCause() + "); a plain TCP "
+                        + "connect there " + tcpConnect(httpsPort) + "; the service log: " + service.log(), e);
+            }
             // 201 means the event went through Kafka's SSL listener and the ledger decided it (PostgreSQL, Redis)
             assertThat(appended.statusCode()).as(appended.body()).isEqualTo(201);
             assertThat(JSON.readTree(appended.body()).path("version").asInt()).isEqualTo(1);
@@ -126,7 +143,7 @@ class TransportTlsIT {
         Path log = log("untrusted");
         ServiceProcess started = null;
         try {
-            started = ServiceProcess.start(stack, config, freePort(), log);
+            started = ServiceProcess.start(stack, config, Ports.free(), log);
         } catch (IllegalStateException expected) {
             assertThat(expected).hasMessageContaining("exited during start-up");
         } finally {
@@ -143,6 +160,15 @@ class TransportTlsIT {
                 .contains("(setting quarkus.datasource.reactive.url)")
                 // all the Vert.x client says; the configuration differs from the passing test's in the trusted file only
                 .contains("SSL handshake failed");
+    }
+
+    private static String tcpConnect(int port) {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
+            return "succeeded";
+        } catch (IOException e) {
+            return "failed too: " + e;
+        }
     }
 
     /**
@@ -290,9 +316,4 @@ class TransportTlsIT {
         return logs.resolve("transport-" + name + "-" + UUID.randomUUID().toString().substring(0, 8) + ".log");
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
 }

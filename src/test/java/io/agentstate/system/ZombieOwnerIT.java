@@ -3,8 +3,6 @@ package io.agentstate.system;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,6 +29,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.agentstate.testsupport.History;
 import io.agentstate.testsupport.LivenessWatch;
 import io.agentstate.testsupport.LogWriter;
+import io.agentstate.testsupport.Ports;
 import io.agentstate.testsupport.ServiceProcess;
 import io.agentstate.testsupport.localstack.LocalStack;
 
@@ -56,8 +55,8 @@ class ZombieOwnerIT {
         try (LocalStack stack = LocalStack.start(LocalStack.Settings.throwaway());
                 Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
                         stack.kafkaBootstrapServers()))) {
-            ServiceProcess zombie = ServiceProcess.start(stack, freePort(), logs.resolve("zombie-a-" + run + ".log"));
-            ServiceProcess survivor = ServiceProcess.start(stack, freePort(), logs.resolve("zombie-b-" + run + ".log"));
+            ServiceProcess zombie = ServiceProcess.start(stack, Ports.free(), logs.resolve("zombie-a-" + run + ".log"));
+            ServiceProcess survivor = ServiceProcess.start(stack, Ports.free(), logs.resolve("zombie-b-" + run + ".log"));
             try (LogWriter writer = new LogWriter(stack.kafkaBootstrapServers(), survivor, history);
                     LivenessWatch survivorLiveness = LivenessWatch.of(survivor, "survivor")) {
                 long stopped;
@@ -195,9 +194,4 @@ class ZombieOwnerIT {
         return JSON.readTree(response.body()).path("version").asLong();
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
 }

@@ -1,6 +1,5 @@
 package io.agentstate.bench;
 
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +12,7 @@ import java.util.Map;
 
 import org.apache.kafka.common.utils.AppInfoParser;
 
+import io.agentstate.testsupport.Ports;
 import io.agentstate.testsupport.ServiceProcess;
 import io.agentstate.testsupport.localstack.LocalStack;
 
@@ -80,7 +80,7 @@ public final class BenchMain {
             }
             results.run.put("serviceProperties", properties.subList(3, properties.size()).stream()
                     .filter(p -> !p.contains("seal-key")).toList());
-            ServiceProcess service = ServiceProcess.start(stack, freePort(), options.workDir().resolve("service.log"),
+            ServiceProcess service = ServiceProcess.start(stack, Ports.free(), options.workDir().resolve("service.log"),
                     properties.toArray(String[]::new));
             // the stack's servers stop with this JVM by themselves; the service JVM needs telling
             Thread stopService = new Thread(() -> {
@@ -279,9 +279,4 @@ public final class BenchMain {
         return status != null && !status.isBlank() ? head + " (working tree modified)" : head;
     }
 
-    private static int freePort() throws Exception {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
 }

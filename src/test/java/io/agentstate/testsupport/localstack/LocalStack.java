@@ -2,7 +2,6 @@ package io.agentstate.testsupport.localstack;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -23,6 +22,7 @@ import java.util.concurrent.CompletionException;
 import org.jboss.logging.Logger;
 
 import io.agentstate.security.MasterKey;
+import io.agentstate.testsupport.Ports;
 
 /**
  * Real Kafka, PostgreSQL and Redis servers on loopback for tests, the run command and the benchmarks, and the keys a
@@ -98,8 +98,8 @@ public final class LocalStack implements AutoCloseable {
         ServerCertificate certificate = certificate(settings);
         CompletableFuture<LocalKafka> kafka = external.kafka() != null ? CompletableFuture.completedFuture(null)
                 : CompletableFuture.supplyAsync(() -> timed("kafka", timings,
-                        () -> LocalKafka.start(settings.dir().resolve("kafka"), port(settings.kafkaPort()), freePort(),
-                                freePort(), settings.partitions(), certificate)));
+                        () -> LocalKafka.start(settings.dir().resolve("kafka"), port(settings.kafkaPort()), Ports.free(),
+                                Ports.free(), settings.partitions(), certificate)));
         CompletableFuture<LocalPostgres> postgres = external.postgresReactive() != null
                 ? CompletableFuture.completedFuture(null)
                 : CompletableFuture.supplyAsync(() -> timed("postgres", timings,
@@ -107,7 +107,7 @@ public final class LocalStack implements AutoCloseable {
                                 settings.durable(), certificate)));
         CompletableFuture<LocalRedis> redis = external.redis() != null ? CompletableFuture.completedFuture(null)
                 : CompletableFuture.supplyAsync(() -> timed("redis", timings,
-                        () -> LocalRedis.start(settings.dir().resolve("redis"), port(settings.redisPort()), freePort(),
+                        () -> LocalRedis.start(settings.dir().resolve("redis"), port(settings.redisPort()), Ports.free(),
                                 certificate)));
         try {
             CompletableFuture.allOf(kafka, postgres, redis).join();
@@ -308,24 +308,7 @@ public final class LocalStack implements AutoCloseable {
     }
 
     private static int port(int requested) {
-        return requested != 0 ? requested : freePort();
-    }
-
-    // The kernel may hand the same ephemeral port out again once its probe socket is closed, and two listeners of one
-    // server (Kafka's plaintext and SSL) then collide: no port is handed out twice in this JVM.
-    private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
-
-    static int freePort() {
-        while (true) {
-            try (ServerSocket socket = new ServerSocket(0)) {
-                socket.setReuseAddress(true);
-                if (HANDED_OUT.add(socket.getLocalPort())) {
-                    return socket.getLocalPort();
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
+        return requested != 0 ? requested : Ports.free();
     }
 
     private static void closeQuietly(AutoCloseable server) {
