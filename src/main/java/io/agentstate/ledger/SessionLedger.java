@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -32,6 +33,7 @@ import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.LogSafe;
 import io.agentstate.security.AuditSigner;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.smallrye.mutiny.Uni;
@@ -63,6 +65,8 @@ public class SessionLedger {
     private final DistributionSummary batchSize;
     private final Timer applyTime;
     private final Timer lag;
+    // System.nanoTime() of the first failed attempt of the batch now being retried; 0 when no batch is failing
+    private final AtomicLong failingSince = new AtomicLong();
 
     SessionLedger(EventCodec codec, LedgerRepository repository, SessionViewStore views, DeadLetters deadLetters,
             PartitionCheck partitionCheck, RecordTrust trust, Snapshotter snapshotter, ArchiveSeal seal,
@@ -90,6 +94,12 @@ public class SessionLedger {
         this.lag = Timer.builder("agentstate.ledger.lag")
                 .description("From the record's log timestamp to its decision being visible in Redis")
                 .publishPercentiles(0.5, 0.99).register(meters);
+        Gauge.builder("agentstate.ledger.batch.retrying", failingSince, since -> {
+            long first = since.get();
+            return first == 0 ? 0 : (System.nanoTime() - first) / 1e9;
+        }).strongReference(true).baseUnit("seconds")
+                .description("How long the poll batch in hand has been failing and retried; 0 when none")
+                .register(meters);
     }
 
     /** A record that can never become an event, with the reason. */
@@ -120,7 +130,7 @@ public class SessionLedger {
                 // A server that went silent (no reset, no answer) must not hold the batch for ever; the offsets fence any
                 // attempt that still completes later (I7).
                 .ifNoItem().after(config.ledger().statementTimeout().multipliedBy(2)).fail())
-                .onFailure().invoke(failure -> LOG.warnf("Ledger batch not applied, retrying: %s", describe(failure)))
+                .onFailure().invoke(failure -> retrying("postgres", failure, "Ledger batch not applied, retrying: %s"))
                 .onFailure().retry()
                 .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff()).indefinitely()
                 .chain(applied -> publish(applied.result())
@@ -174,13 +184,19 @@ public class SessionLedger {
     private Uni<Void> publish(BatchDecider.Result result) {
         return Uni.createFrom().deferred(() -> views.publish(result))
                 .ifNoItem().after(config.ledger().statementTimeout()).fail()
-                .onFailure().invoke(failure -> LOG.warnf("Redis update after commit failed, retrying: %s",
-                        describe(failure)))
+                .onFailure().invoke(failure -> retrying("redis", failure, "Redis update after commit failed, retrying: %s"))
                 .onFailure().retry()
                 .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff()).indefinitely();
     }
 
+    private void retrying(String stage, Throwable failure, String message) {
+        failingSince.compareAndSet(0, System.nanoTime());
+        meters.counter("agentstate.ledger.batch.retries", "stage", stage).increment();
+        LOG.warnf(message, describe(failure));
+    }
+
     private void afterCommit(BatchDecider.Result result, Parsed parsed, long started) {
+        failingSince.set(0);
         applyTime.record(Duration.ofNanos(System.nanoTime() - started));
         result.counts().forEach((outcome, count) -> meters.counter("agentstate.ledger.events", "outcome",
                 outcome.name().toLowerCase(Locale.ROOT)).increment(count));

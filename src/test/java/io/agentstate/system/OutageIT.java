@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -34,6 +33,7 @@ import io.agentstate.testsupport.FaultProxy;
 import io.agentstate.testsupport.History;
 import io.agentstate.testsupport.LivenessWatch;
 import io.agentstate.testsupport.LogWriter;
+import io.agentstate.testsupport.Ports;
 import io.agentstate.testsupport.ServiceProcess;
 import io.agentstate.testsupport.localstack.LocalStack;
 
@@ -66,7 +66,7 @@ class OutageIT {
         endpoints.put("quarkus.datasource.reactive.url", postgres.rewrite(stack.postgresReactiveUrl()));
         endpoints.put("quarkus.datasource.jdbc.url", postgres.rewrite(stack.postgresJdbcUrl()));
         endpoints.put("quarkus.redis.hosts", redis.rewrite(stack.redisUrl()));
-        service = ServiceProcess.start(stack, endpoints, freePort(),
+        service = ServiceProcess.start(stack, endpoints, Ports.free(),
                 logs.resolve("outage-" + UUID.randomUUID().toString().substring(0, 8) + ".log"));
     }
 
@@ -92,7 +92,7 @@ class OutageIT {
         History history = new History();
         try (LogWriter writer = new LogWriter(stack.kafkaBootstrapServers(), service, history);
                 LivenessWatch liveness = LivenessWatch.of(service, "postgres-outage")) {
-            long recoveryMillis = outage(postgres, writer, sessions, liveness);
+            long recoveryMillis = outage(postgres, "postgres", writer, sessions, liveness);
 
             Map<String, History.Recorded> recorded = checkRecovered(history, liveness);
             LOG.infof("FAULT postgres unreachable %d s: recovery (restore -> every acknowledged event applied) %d ms; "
@@ -109,7 +109,7 @@ class OutageIT {
         History history = new History();
         try (LogWriter writer = new LogWriter(stack.kafkaBootstrapServers(), service, history);
                 LivenessWatch liveness = LivenessWatch.of(service, "redis-outage")) {
-            long recoveryMillis = outage(redis, writer, sessions, liveness);
+            long recoveryMillis = outage(redis, "redis", writer, sessions, liveness);
 
             Map<String, History.Recorded> recorded = checkRecovered(history, liveness);
             Map<String, JsonNode> served = new LinkedHashMap<>();
@@ -139,10 +139,12 @@ class OutageIT {
 
     /**
      * Writes a first round and waits for it, cuts the proxy for {@link #OUTAGE} while REST and Kafka writes go on, then
-     * restores it and returns how long the service took from there to apply every acknowledged write.
+     * restores it and returns how long the service took from there to apply every acknowledged write. The ledger's
+     * retry meters must say what an operator's alert reads: a batch failing at {@code stage} while the server is away,
+     * none once it is back.
      */
-    private long outage(FaultProxy proxy, LogWriter writer, List<String> sessions, LivenessWatch liveness)
-            throws Exception {
+    private long outage(FaultProxy proxy, String stage, LogWriter writer, List<String> sessions,
+            LivenessWatch liveness) throws Exception {
         for (String session : sessions) {
             assertThat(writer.kafka(session)).isNotNull();
             assertThat(writer.rest(session)).isEqualTo(201);
@@ -159,10 +161,34 @@ class OutageIT {
         // the log kept growing while the server was away: this is what the ledger has to catch up on
         assertThat(writer.kafkaAcks() - kafkaAcksBefore).as("Kafka events acknowledged during the outage")
                 .isGreaterThanOrEqualTo(SESSIONS * 10L);
+        // the batch in hand has been failing since shortly after the cut, and is still being retried
+        assertThat(metric("agentstate_ledger_batch_retrying_seconds", "")).as("seconds the batch has been retried")
+                .isGreaterThan(OUTAGE.toSeconds() / 2.0);
+        double retries = metric("agentstate_ledger_batch_retries_total", "stage=\"" + stage + "\"");
+        assertThat(retries).as("batch retries at stage %s", stage).isPositive();
         proxy.restore();
         long restored = System.nanoTime();
         awaitApplied(writer.history(), Duration.ofMinutes(3));
-        return (System.nanoTime() - restored) / 1_000_000;
+        long recovery = (System.nanoTime() - restored) / 1_000_000;
+        await("no batch retrying").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250))
+                .until(() -> metric("agentstate_ledger_batch_retrying_seconds", "") == 0);
+        return recovery;
+    }
+
+    /** The sum of a meter's samples in the service's Prometheus text whose labels contain {@code labels}. */
+    private double metric(String name, String labels) throws Exception {
+        HttpResponse<String> response = service.get("/q/metrics");
+        assertThat(response.statusCode()).isEqualTo(200);
+        double sum = 0;
+        boolean found = false;
+        for (String line : response.body().split("\n")) {
+            if ((line.startsWith(name + "{") || line.startsWith(name + " ")) && line.contains(labels)) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                found = true;
+            }
+        }
+        assertThat(found).as("%s{%s} in /q/metrics", name, labels).isTrue();
+        return sum;
     }
 
     private Map<String, History.Recorded> checkRecovered(History history, LivenessWatch liveness) throws Exception {
@@ -206,9 +232,4 @@ class OutageIT {
         return IntStream.range(0, SESSIONS).mapToObj(i -> prefix + "-" + run + "-" + i).toList();
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
-    }
 }
