@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -38,7 +39,9 @@ public class DecisionWaiter {
     /** The first lookup when no announcement came; later ones double the interval. */
     static final Duration FIRST_LOOKUP = Duration.ofMillis(200);
 
-    private record Key(String tenant, String eventId) {
+    // Writers of one event id with different bodies (or sessions) are different requests under a reused key: the
+    // fingerprint keeps each from being told the other's decision.
+    private record Key(String tenant, String eventId, String fingerprint) {
     }
 
     private final RedisSubscription subscription;
@@ -64,22 +67,46 @@ public class DecisionWaiter {
     }
 
     private void onDecision(String json) {
-        Decision decision;
+        SessionViewStore.Announcement announcement;
         try {
-            decision = SessionViewStore.announcement(json);
+            announcement = SessionViewStore.announcement(json);
         } catch (RuntimeException e) {
             LOG.warnf("Unreadable decision announcement ignored: %s", LogSafe.failure(e));
             return;
         }
-        CompletableFuture<Decision> waiter = waiting.remove(new Key(decision.tenant(), decision.eventIds().get(0)));
+        Decision decision = announcement.decision();
+        String eventId = decision.eventIds().get(0);
+        if (announcement.fingerprint() == null) {
+            // from a replica that predates fingerprints (a rolling upgrade): every waiter on the id, as it did then
+            waiting.keySet().removeIf(key -> {
+                if (key.tenant().equals(decision.tenant()) && key.eventId().equals(eventId)) {
+                    CompletableFuture<Decision> waiter = waiting.get(key);
+                    if (waiter != null) {
+                        waiter.complete(decision);
+                    }
+                    return true;
+                }
+                return false;
+            });
+            return;
+        }
+        CompletableFuture<Decision> waiter = waiting.remove(new Key(decision.tenant(), eventId,
+                announcement.fingerprint()));
         if (waiter != null) {
-            waiter.complete(decision);
+            if (announcement.sameRequest()) {
+                waiter.complete(decision);
+            } else {
+                waiter.completeExceptionally(IngestService.keyReused(eventId));
+            }
         }
     }
 
-    /** Registers interest before publishing, so a fast decision is not missed. */
-    public Registration register(String tenant, String eventId) {
-        Key key = new Key(tenant, eventId);
+    /**
+     * Registers interest before publishing, so a fast decision is not missed; {@code fingerprint} is the record's
+     * ({@link io.agentstate.event.EventBatch#fingerprint()}).
+     */
+    public Registration register(String tenant, String eventId, String fingerprint) {
+        Key key = new Key(tenant, eventId, fingerprint);
         CompletableFuture<Decision> future = waiting.computeIfAbsent(key, k -> new CompletableFuture<>());
         return new Registration(key, future);
     }
@@ -117,12 +144,14 @@ public class DecisionWaiter {
 
         // a dependent stage per attempt, so timing out one attempt never cancels the future the channel completes
         private Uni<Optional<Decision>> announced(Duration wait) {
-            if (wait.isNegative() || wait.isZero()) {
-                return Uni.createFrom().item(Optional.ofNullable(future.getNow(null)));
+            if ((wait.isNegative() || wait.isZero()) && !future.isDone()) {
+                return Uni.createFrom().item(Optional.empty());
             }
-            return Uni.createFrom().completionStage(() -> future.thenApply(Function.identity()))
-                    .map(Optional::of)
-                    .ifNoItem().after(wait).recoverWithItem(Optional.empty());
+            Uni<Optional<Decision>> heard = Uni.createFrom().completionStage(() -> future.thenApply(Function.identity()))
+                    // a refusal the channel announced (another request's key) fails the wait with its own problem
+                    .onFailure(CompletionException.class).transform(Throwable::getCause)
+                    .map(Optional::of);
+            return future.isDone() ? heard : heard.ifNoItem().after(wait).recoverWithItem(Optional.empty());
         }
 
         /** Stops waiting. */

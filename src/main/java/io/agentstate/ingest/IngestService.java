@@ -78,24 +78,59 @@ public class IngestService {
             }
         }
         String firstId = batch.first().id();
+        String fingerprint = batch.fingerprint();
         return archive.decision(batch.tenant(), firstId)
                 .chain(stored -> stored.isPresent() ? Uni.createFrom().item(new AppendResult(batch,
-                        Optional.of(repeat(batch, stored.get())))) : publishAndWait(batch));
+                        Optional.of(repeat(batch, stored.get(), fingerprint)))) : publishAndWait(batch, fingerprint));
     }
 
     // An id names one event of one session: the same key on another session is a client bug, never a duplicate.
-    private static Decision repeat(EventBatch batch, StoredDecision stored) {
+    private static Decision repeat(EventBatch batch, StoredDecision stored, String fingerprint) {
+        checkSameRequest(batch, stored, fingerprint);
+        return repeatOf(batch, stored);
+    }
+
+    private static void checkSameRequest(EventBatch batch, StoredDecision stored, String fingerprint) {
         if (!stored.sessionId().equals(batch.sessionId())) {
             throw ProblemException.unprocessable("idempotency-key-reused", "Idempotency-Key reused",
                     "event id " + Text.quote(batch.first().id()) + " was already used on another session; "
                             + "use a new key for a new event");
         }
-        if (stored.fingerprint() != null && !stored.fingerprint().equals(batch.fingerprint())) {
-            throw ProblemException.unprocessable("idempotency-key-reused", "Idempotency-Key reused",
-                    "event id " + Text.quote(batch.first().id()) + " was already used with a different body; "
-                            + "a retry must repeat the original request, a new event needs a new key");
+        if (stored.fingerprint() != null && !stored.fingerprint().equals(fingerprint)) {
+            throw keyReused(batch.first().id());
         }
-        return repeatOf(batch, stored);
+    }
+
+    /** The answer to a request that reused the key of another request with a different body (422). */
+    static ProblemException keyReused(String eventId) {
+        return ProblemException.unprocessable("idempotency-key-reused", "Idempotency-Key reused",
+                "event id " + Text.quote(eventId) + " was already used with a different body; "
+                        + "a retry must repeat the original request, a new event needs a new key");
+    }
+
+    /**
+     * The decision on this request's first event, or empty while there is none: like {@link #decision}, but a decision
+     * taken for another request under the same key (two writers racing with different bodies) is a 422, never this
+     * request's answer.
+     */
+    private Uni<Optional<Decision>> decisionFor(EventBatch batch, String fingerprint) {
+        SessionKey session = new SessionKey(batch.tenant(), batch.sessionId());
+        String eventId = batch.first().id();
+        return views.announced(session, eventId)
+                .onFailure().recoverWithItem(Optional.empty())
+                .chain(cached -> {
+                    if (cached.isPresent()) {
+                        String kept = cached.get().fingerprint();
+                        if (kept != null && !kept.equals(fingerprint)) {
+                            return Uni.createFrom().failure(keyReused(eventId));
+                        }
+                        return Uni.createFrom().item(Optional.of(cached.get().decision()));
+                    }
+                    return archive.decision(batch.tenant(), eventId).map(stored -> stored.map(s -> {
+                        checkSameRequest(batch, s, fingerprint);
+                        return asDecision(s, List.of(eventId));
+                    }));
+                });
     }
 
     /** The decision on an event id, from Redis while it is fresh, else from PostgreSQL. */
@@ -131,8 +166,8 @@ public class IngestService {
                                 : append(erasure)));
     }
 
-    private Uni<AppendResult> publishAndWait(EventBatch batch) {
-        DecisionWaiter.Registration registration = waiter.register(batch.tenant(), batch.first().id());
+    private Uni<AppendResult> publishAndWait(EventBatch batch, String fingerprint) {
+        DecisionWaiter.Registration registration = waiter.register(batch.tenant(), batch.first().id(), fingerprint);
         return publisher.publish(batch, true)
                 .onTermination().invoke((item, failure, cancelled) -> {
                     if (failure != null || cancelled) {
@@ -140,8 +175,7 @@ public class IngestService {
                     }
                 })
                 // the announcement is a shortcut: without it the decision is looked up (Redis, then PostgreSQL)
-                .chain(() -> registration.await(config.ingest().decisionWait(),
-                        () -> decision(batch.tenant(), batch.sessionId(), batch.first().id())))
+                .chain(() -> registration.await(config.ingest().decisionWait(), () -> decisionFor(batch, fingerprint)))
                 .map(decision -> new AppendResult(batch, decision.map(d -> withIds(d, batch))));
     }
 

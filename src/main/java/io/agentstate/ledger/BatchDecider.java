@@ -86,9 +86,22 @@ public final class BatchDecider {
     /** Everything one batch writes; {@code chainHeads} holds the signed audit chain head of every session it touched. */
     public record Result(List<EventRow> events, List<StoredDecision> decisions, List<RejectionRow> rejections,
             Map<SessionKey, SessionHead> heads, List<ToolCallRow> toolCalls, List<ScopeRow> scopes,
-            List<MemoryRow> memories, List<ViewUpdate> views, List<Decision> replies, Map<Decision.Outcome, Integer> counts,
+            List<MemoryRow> memories, List<ViewUpdate> views, List<Reply> answers, Map<Decision.Outcome, Integer> counts,
             List<SessionHead> snapshotsDue, Map<SessionKey, Integer> erased,
             Map<SessionKey, AuditSigner.SignedHead> chainHeads) {
+
+        /** The decisions writers wait for, in log order. */
+        public List<Decision> replies() {
+            return answers.stream().map(Reply::decision).toList();
+        }
+    }
+
+    /**
+     * A decision a writer waits for, with the fingerprint of the record it answers (waiters are told apart by it) and
+     * whether that record is the request its ids were decided for: a repeat whose body or session differs from the
+     * original's ({@code sameRequest} false) is another request under a reused key, never a retry of the original.
+     */
+    public record Reply(Decision decision, String fingerprint, boolean sameRequest) {
     }
 
     private final int snapshotEvery;
@@ -124,7 +137,7 @@ public final class BatchDecider {
         private final Map<ToolKey, ToolCallRow> toolRows = new LinkedHashMap<>();
         private final Map<ScopeKey, ScopeRow> scopeRows = new LinkedHashMap<>();
         private final List<MemoryRow> memoryRows = new ArrayList<>();
-        private final List<Decision> replies = new ArrayList<>();
+        private final List<Reply> replies = new ArrayList<>();
         private final Map<Decision.Outcome, Integer> counts = new LinkedHashMap<>();
         private final List<SessionHead> snapshotsDue = new ArrayList<>();
         private final Map<SessionKey, Integer> erased = new LinkedHashMap<>();
@@ -142,7 +155,8 @@ public final class BatchDecider {
                 Decision decision = decideEntry(entry);
                 counts.merge(decision.outcome(), entry.batch().events().size(), Integer::sum);
                 if (entry.replyRequested()) {
-                    replies.add(decision);
+                    String fingerprint = entry.batch().fingerprint();
+                    replies.add(new Reply(decision, fingerprint, sameRequest(entry.batch(), decision, fingerprint)));
                 }
             }
             List<ViewUpdate> views = new ArrayList<>();
@@ -158,6 +172,18 @@ public final class BatchDecider {
             return new Result(eventRows, decisionRows, rejectionRows, changedHeads, new ArrayList<>(toolRows.values()),
                     new ArrayList<>(scopeRows.values()), memoryRows, views, replies, counts, snapshotsDue, erased,
                     chainHeads);
+        }
+
+        // A repeat answers the request its ids were first decided for; under a reused key with another body (or on
+        // another session) it is a different request, which its writer must be told (422) rather than given the
+        // original's answer. Rows written before fingerprints were kept count as the same request.
+        private boolean sameRequest(EventBatch batch, Decision decision, String fingerprint) {
+            if (decision.outcome() != Decision.Outcome.DUPLICATE) {
+                return true;
+            }
+            StoredDecision original = decisions.get(new DecisionKey(batch.tenant(), batch.first().id()));
+            return original == null || original.sessionId().equals(batch.sessionId())
+                    && (original.fingerprint() == null || original.fingerprint().equals(fingerprint));
         }
 
         // The chain hash is taken from the row as built, so the chain covers exactly what PostgreSQL stores.

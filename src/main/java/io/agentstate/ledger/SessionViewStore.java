@@ -16,6 +16,10 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.RedisKeys;
 import io.smallrye.mutiny.Uni;
@@ -68,11 +72,15 @@ public class SessionViewStore {
                         .arg(RedisKeys.changes(view.session().tenant(), view.session().sessionId()))
                         .arg(Long.toString(view.toVersion())));
             }
-            for (Decision decision : result.replies()) {
-                String json = ViewCodec.write(decision);
-                announcements.add(Request.cmd(Command.SET)
-                        .arg(RedisKeys.decision(decision.tenant(), decision.sessionId(), decision.eventIds().get(0)))
-                        .arg(json).arg("PX").arg(Long.toString(config.ledger().decisionTtl().toMillis())));
+            for (BatchDecider.Reply reply : result.answers()) {
+                Decision decision = reply.decision();
+                String json = announcementJson(reply);
+                if (reply.sameRequest()) {
+                    // the kept copy is the original request's answer: another request under its key must not replace it
+                    announcements.add(Request.cmd(Command.SET)
+                            .arg(RedisKeys.decision(decision.tenant(), decision.sessionId(), decision.eventIds().get(0)))
+                            .arg(json).arg("PX").arg(Long.toString(config.ledger().decisionTtl().toMillis())));
+                }
                 announcements.add(Request.cmd(Command.PUBLISH).arg(RedisKeys.DECISIONS_CHANNEL).arg(json));
             }
             if (!cluster) {
@@ -137,16 +145,44 @@ public class SessionViewStore {
         return cluster ? each(requests) : batch(requests);
     }
 
+    /**
+     * A decision as announced to the writer of one record: {@code fingerprint} is that record's
+     * ({@link io.agentstate.event.EventBatch#fingerprint()}; null from a service that predates it) and
+     * {@code sameRequest} false when the record reused the key of another request (another body or session).
+     */
+    public record Announcement(Decision decision, String fingerprint, boolean sameRequest) {
+    }
+
+    // The decision's own fields at the top level, so a reader that knows only Decision still reads it.
+    private static String announcementJson(BatchDecider.Reply reply) {
+        ObjectNode json = ViewCodec.json().valueToTree(reply.decision());
+        json.put("fingerprint", reply.fingerprint());
+        json.put("sameRequest", reply.sameRequest());
+        return json.toString();
+    }
+
     /** A decision as the ledger announces it on the decision channel. */
-    public static Decision announcement(String json) {
-        return ViewCodec.read(json, Decision.class);
+    public static Announcement announcement(String json) {
+        try {
+            JsonNode tree = ViewCodec.json().readTree(json);
+            return new Announcement(ViewCodec.json().treeToValue(tree, Decision.class),
+                    tree.path("fingerprint").isTextual() ? tree.path("fingerprint").asText() : null,
+                    tree.path("sameRequest").asBoolean(true));
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("unreadable decision announcement: " + e.getOriginalMessage(), e);
+        }
     }
 
     /** A decision kept for waiting writers, if it has not expired. */
     public Uni<Optional<Decision>> decision(SessionKey session, String eventId) {
+        return announced(session, eventId).map(kept -> kept.map(Announcement::decision));
+    }
+
+    /** A decision kept for waiting writers with the fingerprint of the request it was taken for. */
+    public Uni<Optional<Announcement>> announced(SessionKey session, String eventId) {
         return redis.send(Request.cmd(Command.GET).arg(RedisKeys.decision(session.tenant(), session.sessionId(), eventId)))
-                .map(response -> response == null ? Optional.<Decision> empty()
-                        : Optional.of(ViewCodec.read(response.toString(), Decision.class)));
+                .map(response -> response == null ? Optional.<Announcement> empty()
+                        : Optional.of(announcement(response.toString())));
     }
 
     private static Request delete(SessionKey session) {

@@ -63,13 +63,20 @@ public class DataKeys {
 
     private final Pool pool;
     private final MasterKey master;
+    // Above this many cached keys, expired ones are dropped at the next load.
+    private static final int SOFT_LIMIT = 200_000;
+
     private final long ttlMillis;
+    private final long evictAfterMillis;
     private final Map<String, Cached> cache = new ConcurrentHashMap<>();
 
     DataKeys(Pool pool, MasterKey master, AgentStateConfig config) {
         this.pool = pool;
         this.master = master;
         this.ttlMillis = config.crypto().keyCacheTtl().toMillis();
+        // a key in use was fresh when its batch resolved it, and a batch attempt is abandoned after twice the
+        // statement timeout: older than both together, no batch can still be reading it
+        this.evictAfterMillis = ttlMillis + config.ledger().statementTimeout().multipliedBy(2).toMillis();
     }
 
     /** The owner of a session's events, rejections, snapshots and scopes. */
@@ -250,8 +257,11 @@ public class DataKeys {
                     // a key destroyed elsewhere leaves the cache when its entry is refreshed
                     owners.stream().filter(owner -> !found.contains(owner))
                             .forEach(owner -> cache.remove(cacheKey(tenant, owner)));
-                    if (cache.size() > 200_000) {
-                        cache.clear();
+                    if (cache.size() > SOFT_LIMIT) {
+                        // Only keys no batch can still be using go: a batch resolves its keys, then reads them from
+                        // here, so dropping one in use would make a live key read as destroyed (a valid record
+                        // dead-lettered, a scope read as empty). What stays is the keys of the last minutes' work.
+                        cache.values().removeIf(cached -> now - cached.loadedAt() > evictAfterMillis);
                     }
                 })
                 .replaceWithVoid();

@@ -95,12 +95,20 @@ class DeploymentManifestsTest {
      * Settings a Secret or an overlay sets that have no line in application.properties, each for a reason; every other
      * QUARKUS_ or MP_ variable must be the environment form of a key the service's own configuration names.
      */
-    private static final Map<String, String> EXTERNAL_SETTINGS = Map.of(
-            "quarkus.datasource.password", "a secret: never in the properties file",
-            "quarkus.langchain4j.openai.base-url", "the model server of the deployment; OpenAI's by default",
-            "mp.jwt.verify.publickey", "MicroProfile JWT: the token issuer's key, per deployment",
-            "mp.jwt.verify.publickey.location", "MicroProfile JWT: a JWKS URL instead of the key",
-            "mp.jwt.verify.issuer", "MicroProfile JWT: the token issuer, per deployment");
+    private static final Map<String, String> EXTERNAL_SETTINGS = Map.ofEntries(
+            Map.entry("quarkus.datasource.password", "a secret: never in the properties file"),
+            Map.entry("quarkus.langchain4j.openai.base-url", "the model server of the deployment; OpenAI's by default"),
+            Map.entry("mp.jwt.verify.publickey", "MicroProfile JWT: the token issuer's key, per deployment"),
+            Map.entry("mp.jwt.verify.publickey.location", "MicroProfile JWT: a JWKS URL instead of the key"),
+            Map.entry("mp.jwt.verify.issuer", "MicroProfile JWT: the token issuer, per deployment"),
+            // transport security, per deployment: docs/operations.md, the keys TransportTlsIT runs the service with
+            Map.entry("quarkus.datasource.reactive.postgresql.ssl-mode", "TLS to PostgreSQL"),
+            Map.entry("quarkus.datasource.reactive.hostname-verification-algorithm", "TLS to PostgreSQL"),
+            Map.entry("quarkus.datasource.reactive.trust-certificate-pem", "TLS to PostgreSQL"),
+            Map.entry("quarkus.datasource.reactive.trust-certificate-pem.certs", "TLS to PostgreSQL"),
+            Map.entry("quarkus.redis.tls-configuration-name", "TLS to Redis"),
+            Map.entry("quarkus.tls.\"redis\".trust-store.pem.certs", "TLS to Redis"),
+            Map.entry("quarkus.tls.\"redis\".hostname-verification-algorithm", "TLS to Redis"));
 
     /** Variables of the image's start script (run-java.sh in the UBI OpenJDK images), not of the service. */
     private static final Set<String> IMAGE_VARIABLES = Set.of("JAVA_OPTS_APPEND");

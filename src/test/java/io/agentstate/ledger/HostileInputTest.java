@@ -6,12 +6,19 @@ import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 
+import java.net.URL;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -26,6 +33,7 @@ import org.junit.jupiter.api.Test;
 import io.agentstate.testsupport.Kafka;
 import io.agentstate.testsupport.localstack.LocalStackResource;
 import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 
@@ -37,6 +45,9 @@ import io.restassured.http.ContentType;
 @QuarkusTest
 @QuarkusTestResource(LocalStackResource.class)
 class HostileInputTest {
+
+    @TestHTTPResource("/")
+    URL service;
 
     private static KafkaProducer<String, byte[]> producer;
 
@@ -173,6 +184,55 @@ class HostileInputTest {
         // a true retry (same body; the time REST fills in differs) is still the duplicate it always was
         given().contentType(ContentType.JSON).header("Idempotency-Key", key).body(body)
                 .when().post("/sessions/{id}/events", first).then().statusCode(200).body("version", equalTo(1));
+    }
+
+    /**
+     * Two writers racing with one key and different bodies (or the same body on two sessions) are two requests, not a
+     * request and its retry: whatever the interleaving, one is recorded and answered 201 and the other gets 422, never
+     * the winner's 201 with its own body silently dropped. Sequential requests meet the check before publishing; racing
+     * ones pass it together, and only the ledger's decision can tell them apart.
+     */
+    @Test
+    void shouldAnswerEachOfTwoRacingWritersOfOneKeyItsOwnRequest() throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        for (int round = 0; round < 12; round++) {
+            String session = "race-" + UUID.randomUUID();
+            boolean twoSessions = round % 3 == 2;
+            String key = "key-" + UUID.randomUUID();
+            List<String> sessions = List.of(session, twoSessions ? session + "-b" : session);
+            List<String> contents = List.of("first body", twoSessions ? "first body" : "second body");
+            List<CompletableFuture<HttpResponse<String>>> answers = new ArrayList<>();
+            for (int writer = 0; writer < 2; writer++) {
+                answers.add(http.sendAsync(HttpRequest.newBuilder(service.toURI().resolve("/sessions/"
+                        + sessions.get(writer) + "/events"))
+                        .timeout(Duration.ofSeconds(30))
+                        .header("Content-Type", "application/json").header("Idempotency-Key", key)
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"source\":\"agent://t\","
+                                + "\"type\":\"agentstate.message.appended\",\"data\":{\"role\":\"user\","
+                                + "\"content\":\"" + contents.get(writer) + "\"}}"))
+                        .build(), HttpResponse.BodyHandlers.ofString()));
+            }
+            List<Integer> statuses = new ArrayList<>();
+            int winner = -1;
+            for (int writer = 0; writer < 2; writer++) {
+                HttpResponse<String> answer = answers.get(writer).get(60, TimeUnit.SECONDS);
+                statuses.add(answer.statusCode());
+                if (answer.statusCode() == 201) {
+                    winner = writer;
+                } else {
+                    assertThat(answer.body()).as("round %d, writer %d", round, writer)
+                            .contains("idempotency-key-reused");
+                }
+            }
+            assertThat(statuses).as("round %d (%s)", round, twoSessions ? "two sessions" : "two bodies")
+                    .containsExactlyInAnyOrder(201, 422);
+            // what was recorded is the winner's request, on the winner's session only
+            given().get("/sessions/{id}", sessions.get(winner)).then().statusCode(200)
+                    .body("version", equalTo(1)).body("messages[0].content", equalTo(contents.get(winner)));
+            if (twoSessions) {
+                given().get("/sessions/{id}", sessions.get(1 - winner)).then().statusCode(404);
+            }
+        }
     }
 
     @Test
