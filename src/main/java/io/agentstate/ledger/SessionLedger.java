@@ -130,7 +130,7 @@ public class SessionLedger {
                 // A server that went silent (no reset, no answer) must not hold the batch for ever; the offsets fence any
                 // attempt that still completes later (I7).
                 .ifNoItem().after(config.ledger().statementTimeout().multipliedBy(2)).fail())
-                .onFailure().invoke(failure -> retrying("postgres", failure, "Ledger batch not applied, retrying: %s"))
+                .onFailure().invoke(failure -> retrying("apply", failure, "Ledger batch not applied, retrying: %s"))
                 .onFailure().retry()
                 .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff()).indefinitely()
                 .chain(applied -> publish(applied.result())

@@ -198,11 +198,14 @@ class DeploymentManifestsTest {
     }
 
     @Test
-    void shouldSelectThePodsOfAWorkloadWithEverySelector() {
+    void shouldSelectThePodsOfTheWorkloadEachSelectorIsFor() {
+        int checked = 0;
         for (Map.Entry<String, List<JsonNode>> overlay : RENDERED.entrySet()) {
-            List<JsonNode> podLabels = workloads(overlay.getValue()).stream()
-                    .map(w -> w.path("spec").path("template").path("metadata").path("labels")).toList();
+            Map<String, JsonNode> workloads = new LinkedHashMap<>();
+            workloads(overlay.getValue()).forEach(w -> workloads.put(w.path("metadata").path("name").asText(), w));
+            Map<String, JsonNode> services = new LinkedHashMap<>();
             for (JsonNode object : overlay.getValue()) {
+                String name = object.path("metadata").path("name").asText();
                 JsonNode selector = switch (object.path("kind").asText()) {
                     case "Service" -> object.path("spec").path("selector");
                     case "PodDisruptionBudget" -> object.path("spec").path("selector").path("matchLabels");
@@ -210,16 +213,78 @@ class DeploymentManifestsTest {
                     case "Deployment", "StatefulSet" -> object.path("spec").path("selector").path("matchLabels");
                     default -> null;
                 };
+                if (object.path("kind").asText().equals("Service")) {
+                    services.put(name, object);
+                }
                 if (selector == null) {
                     continue;
                 }
+                // each of these is named after the workload it is for, and must select exactly its pods
+                JsonNode workload = workloads.get(name);
+                assertThat(workload).as("%s in %s: a workload of the same name", name(object), overlay.getKey())
+                        .isNotNull();
                 assertThat(selector.size()).as("%s selects something", name(object)).isPositive();
-                assertThat(podLabels.stream().anyMatch(labels -> contains(labels, selector)))
-                        .as("%s in %s: selector %s matches the pod labels of a workload", name(object), overlay.getKey(),
-                                selector)
+                assertThat(contains(workload.path("spec").path("template").path("metadata").path("labels"), selector))
+                        .as("%s in %s: selector %s matches the pods of %s", name(object), overlay.getKey(), selector,
+                                name(workload))
                         .isTrue();
+                checked++;
+            }
+            for (JsonNode object : overlay.getValue()) {
+                switch (object.path("kind").asText()) {
+                    case "ScaledObject", "HorizontalPodAutoscaler" -> assertThat(workloads).as("%s scales a Deployment "
+                            + "of %s", name(object), overlay.getKey())
+                            .containsKey(object.path("spec").path("scaleTargetRef").path("name").asText());
+                    case "ServiceMonitor" -> {
+                        JsonNode service = services.get("agent-state");
+                        assertThat(contains(service.path("metadata").path("labels"),
+                                object.path("spec").path("selector").path("matchLabels"))).as(name(object)).isTrue();
+                        List<String> ports = service.path("spec").path("ports").findValuesAsText("name");
+                        object.path("spec").path("endpoints").forEach(e -> assertThat(ports).as(name(object))
+                                .contains(e.path("port").asText()));
+                    }
+                    default -> {
+                    }
+                }
             }
         }
+        assertThat(checked).isGreaterThan(10);
+    }
+
+    @Test
+    void shouldReadOnlySecretsTheDevOverlayMakesOrItsOperatorsMake() {
+        List<JsonNode> dev = RENDERED.get("overlays/dev");
+        Set<String> made = new TreeSet<>();
+        for (JsonNode object : dev) {
+            String name = object.path("metadata").path("name").asText();
+            switch (object.path("kind").asText()) {
+                case "Secret" -> made.add(name);
+                // Strimzi's User Operator writes a KafkaUser's credentials to a Secret of its name
+                case "KafkaUser" -> made.add(name);
+                // CloudNativePG writes the owner's credentials to <cluster>-app
+                case "Cluster" -> made.add(name + "-app");
+                default -> {
+                }
+            }
+        }
+        List<String> read = new ArrayList<>();
+        for (JsonNode workload : workloads(dev)) {
+            for (JsonNode container : workload.path("spec").path("template").path("spec").path("containers")) {
+                container.path("envFrom").forEach(from -> {
+                    if (from.has("secretRef") && !from.path("secretRef").path("optional").asBoolean()) {
+                        read.add(from.path("secretRef").path("name").asText());
+                    }
+                });
+                container.path("env").forEach(env -> {
+                    JsonNode ref = env.path("valueFrom").path("secretKeyRef");
+                    if (!ref.isMissingNode() && !ref.path("optional").asBoolean()) {
+                        read.add(ref.path("name").asText());
+                    }
+                });
+            }
+        }
+        assertThat(read).isNotEmpty();
+        assertThat(made).as("Secrets made in the dev overlay").containsAll(read);
     }
 
     @Test
@@ -428,6 +493,12 @@ class DeploymentManifestsTest {
         assertThat(granted).as("the service's ACLs").isEqualTo(expected);
         // Kafka's producers are idempotent by default and ours say so
         assertThat(cluster).containsExactly("IdempotentWrite");
+
+        // every other principal (the lag scaler) only describes
+        users.stream().filter(u -> !u.path("metadata").path("name").asText().equals("agent-state")
+                && !u.path("metadata").path("labels").has("agent-state.io/tenant"))
+                .forEach(u -> u.path("spec").path("authorization").path("acls").forEach(acl -> assertThat(
+                        texts(acl.path("operations"))).as(name(u)).containsOnly("Describe")));
 
         // a tenant's principal writes its own ingress topic, by literal name, and nothing else
         String ingressPrefix = patternPrefix(properties.getProperty("mp.messaging.incoming.ingress-in.topic"));
