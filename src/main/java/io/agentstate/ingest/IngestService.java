@@ -119,11 +119,9 @@ public class IngestService {
         return views.announced(session, eventId)
                 .onFailure().recoverWithItem(Optional.empty())
                 .chain(cached -> {
-                    if (cached.isPresent()) {
-                        String kept = cached.get().fingerprint();
-                        if (kept != null && !kept.equals(fingerprint)) {
-                            return Uni.createFrom().failure(keyReused(eventId));
-                        }
+                    // the copy in Redis answers only when it is this request's; anything else (another request's, one
+                    // from before an erasure, one without a fingerprint) is settled by PostgreSQL, the record
+                    if (cached.isPresent() && fingerprint.equals(cached.get().fingerprint())) {
                         return Uni.createFrom().item(Optional.of(cached.get().decision()));
                     }
                     return archive.decision(batch.tenant(), eventId).map(stored -> stored.map(s -> {

@@ -152,11 +152,14 @@ public final class BatchDecider {
 
         Result decide(List<LogEntry> entries) {
             for (LogEntry entry : entries) {
+                // whose decision the first id holds: this record's own when it was unknown before
+                StoredDecision before = decisions.get(new DecisionKey(entry.batch().tenant(), entry.batch().first().id()));
                 Decision decision = decideEntry(entry);
                 counts.merge(decision.outcome(), entry.batch().events().size(), Integer::sum);
                 if (entry.replyRequested()) {
                     String fingerprint = entry.batch().fingerprint();
-                    replies.add(new Reply(decision, fingerprint, sameRequest(entry.batch(), decision, fingerprint)));
+                    replies.add(new Reply(decision, fingerprint, sameRequest(entry.batch(), before, decision,
+                            fingerprint)));
                 }
             }
             List<ViewUpdate> views = new ArrayList<>();
@@ -174,16 +177,17 @@ public final class BatchDecider {
                     chainHeads);
         }
 
-        // A repeat answers the request its ids were first decided for; under a reused key with another body (or on
-        // another session) it is a different request, which its writer must be told (422) rather than given the
-        // original's answer. Rows written before fingerprints were kept count as the same request.
-        private boolean sameRequest(EventBatch batch, Decision decision, String fingerprint) {
-            if (decision.outcome() != Decision.Outcome.DUPLICATE) {
+        // The first id's decision is this record's own when the id was new. Otherwise the record repeats the request it
+        // was first decided for, or is a different request under a reused key (another body, another session, or a
+        // batch overlapping it), which its writer must be told (422) rather than given, or overwrite, the original's
+        // answer. Rows written before fingerprints were kept count as the same request.
+        private static boolean sameRequest(EventBatch batch, StoredDecision before, Decision decision,
+                String fingerprint) {
+            if (before == null) {
                 return true;
             }
-            StoredDecision original = decisions.get(new DecisionKey(batch.tenant(), batch.first().id()));
-            return original == null || original.sessionId().equals(batch.sessionId())
-                    && (original.fingerprint() == null || original.fingerprint().equals(fingerprint));
+            return decision.outcome() == Decision.Outcome.DUPLICATE && before.sessionId().equals(batch.sessionId())
+                    && (before.fingerprint() == null || before.fingerprint().equals(fingerprint));
         }
 
         // The chain hash is taken from the row as built, so the chain covers exactly what PostgreSQL stores.

@@ -165,6 +165,9 @@ public class SessionViewStore {
     public static Announcement announcement(String json) {
         try {
             JsonNode tree = ViewCodec.json().readTree(json);
+            if (tree == null || !tree.isObject() || !tree.path("eventIds").isArray() || tree.path("eventIds").isEmpty()) {
+                throw new IllegalArgumentException("a decision announcement is an object with event ids");
+            }
             return new Announcement(ViewCodec.json().treeToValue(tree, Decision.class),
                     tree.path("fingerprint").isTextual() ? tree.path("fingerprint").asText() : null,
                     tree.path("sameRequest").asBoolean(true));

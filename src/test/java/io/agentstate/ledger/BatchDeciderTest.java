@@ -156,6 +156,38 @@ class BatchDeciderTest {
         assertThat(result.decisions()).isEmpty();
     }
 
+    /**
+     * Which answered record is the request its first id was decided for: the one that decided it, and its true
+     * repeats; not a different body, another session or an overlapping batch under the same key.
+     */
+    @Test
+    void shouldTellTheOriginalRequestAndItsRepeatsFromOthersUnderTheSameKey() {
+        Result result = decider.decide(List.of(
+                replying(entry(0, 1, s1.id("k").message("user", "first body"))),
+                replying(entry(0, 2, s1.id("k").message("user", "first body"))),
+                replying(entry(0, 3, s1.id("k").message("user", "second body"))),
+                replying(entry(0, 4, s2.id("k").message("user", "first body"))),
+                replying(atomic(0, 5, s1.id("k").message("user", "first body"), s1.id("k2").message("user", "more")))),
+                EMPTY);
+
+        assertThat(result.answers()).extracting(a -> a.decision().outcome(), BatchDecider.Reply::sameRequest)
+                .containsExactly(
+                        tuple(Outcome.ACCEPTED, true),
+                        tuple(Outcome.DUPLICATE, true),
+                        tuple(Outcome.DUPLICATE, false),
+                        tuple(Outcome.DUPLICATE, false),
+                        tuple(Outcome.REJECTED, false));
+        // each answer carries its own record's fingerprint, so waiters of different requests are told apart
+        assertThat(result.answers().get(0).fingerprint()).isEqualTo(result.answers().get(1).fingerprint())
+                .isNotEqualTo(result.answers().get(2).fingerprint())
+                .isNotEqualTo(result.answers().get(3).fingerprint());
+        // a record that was new when decided is its own request, whatever its outcome
+        Result conflict = decider.decide(List.of(replying(entry(0, 6, s1.id("c").expected(7).message("user", "x")))),
+                EMPTY);
+        assertThat(conflict.answers()).extracting(a -> a.decision().outcome(), BatchDecider.Reply::sameRequest)
+                .containsExactly(tuple(Outcome.CONFLICT, true));
+    }
+
     @Test
     void shouldRejectBatchThatOverlapsAnEventDecidedEarlier() {
         Context context = new Context(
