@@ -23,12 +23,14 @@ import io.agentstate.platform.RedisSubscription;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.Context;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.redis.client.Redis;
 
 /**
  * Lets a REST writer wait for the ledger's decision: the ledger announces decisions on a Redis channel after its
- * PostgreSQL commit (I5); each instance listens once and completes its local waiters. The announcement is only a
+ * PostgreSQL commit (I5); each instance listens once and completes its local waiters, and hears its own ledger's
+ * decisions in process, before Redis repeats them. The announcement is only a
  * shortcut: a writer that hears nothing looks the decision up itself, so a lost announcement costs a lookup.
  */
 @ApplicationScoped
@@ -44,13 +46,35 @@ public class DecisionWaiter {
     private record Key(String tenant, String eventId, String fingerprint) {
     }
 
-    private final RedisSubscription subscription;
-    private final Map<Key, CompletableFuture<Decision>> waiting = new ConcurrentHashMap<>();
+    // the writer's session (a repeat of an id decided in another session is told so, not "another body") and the
+    // event loop its request runs on, where its answer is handed over (never on the ledger's or the subscriber's)
+    private record Waiting(String sessionId, CompletableFuture<Decision> future, Context context) {
+        void complete(Decision decision) {
+            hand(() -> future.complete(decision));
+        }
 
-    DecisionWaiter(Redis redis, Vertx vertx) {
+        void fail(RuntimeException failure) {
+            hand(() -> future.completeExceptionally(failure));
+        }
+
+        private void hand(Runnable completion) {
+            if (context == null) {
+                completion.run();
+            } else {
+                context.runOnContext(ignored -> completion.run());
+            }
+        }
+    }
+
+    private final RedisSubscription subscription;
+    private final Map<Key, Waiting> waiting = new ConcurrentHashMap<>();
+
+    DecisionWaiter(Redis redis, Vertx vertx, SessionViewStore views) {
         this.subscription = RedisSubscription.channels("decisions", redis, vertx, List.of(RedisKeys.DECISIONS_CHANNEL),
                 (channel, json) -> onDecision(json), () -> {
                 });
+        // decisions of this instance's own ledger come straight from it; Redis then repeats them, to no one
+        views.hearLocally(this::onAnnouncement);
     }
 
     void listen(@Observes StartupEvent event) {
@@ -74,13 +98,17 @@ public class DecisionWaiter {
             LOG.warnf("Unreadable decision announcement ignored: %s", LogSafe.failure(e));
             return;
         }
+        onAnnouncement(announcement);
+    }
+
+    private void onAnnouncement(SessionViewStore.Announcement announcement) {
         Decision decision = announcement.decision();
         String eventId = decision.eventIds().get(0);
         if (announcement.fingerprint() == null) {
             // from a replica that predates fingerprints (a rolling upgrade): every waiter on the id, as it did then
             waiting.keySet().removeIf(key -> {
                 if (key.tenant().equals(decision.tenant()) && key.eventId().equals(eventId)) {
-                    CompletableFuture<Decision> waiter = waiting.get(key);
+                    Waiting waiter = waiting.get(key);
                     if (waiter != null) {
                         waiter.complete(decision);
                     }
@@ -90,13 +118,14 @@ public class DecisionWaiter {
             });
             return;
         }
-        CompletableFuture<Decision> waiter = waiting.remove(new Key(decision.tenant(), eventId,
-                announcement.fingerprint()));
+        Waiting waiter = waiting.remove(new Key(decision.tenant(), eventId, announcement.fingerprint()));
         if (waiter != null) {
             if (announcement.sameRequest()) {
                 waiter.complete(decision);
             } else {
-                waiter.completeExceptionally(IngestService.keyReused(eventId));
+                waiter.fail(waiter.sessionId().equals(decision.sessionId())
+                        ? IngestService.keyReused(eventId)
+                        : IngestService.keyReusedOnAnotherSession(eventId));
             }
         }
     }
@@ -105,20 +134,23 @@ public class DecisionWaiter {
      * Registers interest before publishing, so a fast decision is not missed; {@code fingerprint} is the record's
      * ({@link io.agentstate.event.EventBatch#fingerprint()}).
      */
-    public Registration register(String tenant, String eventId, String fingerprint) {
+    public Registration register(String tenant, String sessionId, String eventId, String fingerprint) {
         Key key = new Key(tenant, eventId, fingerprint);
-        CompletableFuture<Decision> future = waiting.computeIfAbsent(key, k -> new CompletableFuture<>());
-        return new Registration(key, future);
+        Waiting entry = waiting.computeIfAbsent(key, k -> new Waiting(sessionId, new CompletableFuture<>(),
+                io.vertx.core.Vertx.currentContext()));
+        return new Registration(key, entry);
     }
 
     /** A registered wait for one decision. */
     public final class Registration {
         private final Key key;
+        private final Waiting entry;
         private final CompletableFuture<Decision> future;
 
-        private Registration(Key key, CompletableFuture<Decision> future) {
+        private Registration(Key key, Waiting entry) {
             this.key = key;
-            this.future = future;
+            this.entry = entry;
+            this.future = entry.future();
         }
 
         /**
@@ -156,7 +188,7 @@ public class DecisionWaiter {
 
         /** Stops waiting. */
         public void cancel() {
-            waiting.remove(key, future);
+            waiting.remove(key, entry);
         }
     }
 }

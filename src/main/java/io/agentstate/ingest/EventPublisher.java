@@ -27,14 +27,17 @@ import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 public class EventPublisher {
 
     private final MutinyEmitter<byte[]> emitter;
+    private final MutinyEmitter<byte[]> relayEmitter;
     private final EventCodec codec;
     private final DataKeys keys;
     private final LogSeal seal;
 
     EventPublisher(
             @Channel("events-out") @OnOverflow(value = OnOverflow.Strategy.BUFFER, bufferSize = 16384) MutinyEmitter<byte[]> emitter,
+            @Channel("relay-out") @OnOverflow(value = OnOverflow.Strategy.BUFFER, bufferSize = 16384) MutinyEmitter<byte[]> relayEmitter,
             EventCodec codec, DataKeys keys, LogSeal seal) {
         this.emitter = emitter;
+        this.relayEmitter = relayEmitter;
         this.codec = codec;
         this.keys = keys;
         this.seal = seal;
@@ -58,13 +61,19 @@ public class EventPublisher {
 
     /**
      * Publishes a record relayed from a tenant's ingress topic as it came (value, headers, timestamp), sealed with that
-     * tenant; the caller has already removed what only the service may set.
+     * tenant; the caller has already removed what only the service may set. The relay has a producer of its own, which
+     * waits out a broker outage instead of failing the send (and so never reorders what it retries).
      */
     Uni<Void> relay(String tenant, String key, byte[] value, RecordHeaders headers, Instant timestamp) {
-        return send(tenant, key, value, headers, timestamp);
+        return send(relayEmitter, tenant, key, value, headers, timestamp);
     }
 
     private Uni<Void> send(String tenant, String key, byte[] value, RecordHeaders headers, Instant timestamp) {
+        return send(emitter, tenant, key, value, headers, timestamp);
+    }
+
+    private Uni<Void> send(MutinyEmitter<byte[]> target, String tenant, String key, byte[] value, RecordHeaders headers,
+            Instant timestamp) {
         seal.seal(tenant, key, value, headers);
         OutgoingKafkaRecordMetadata.OutgoingKafkaRecordMetadataBuilder<String> metadata = OutgoingKafkaRecordMetadata
                 .<String> builder()
@@ -73,6 +82,6 @@ public class EventPublisher {
         if (timestamp != null) {
             metadata.withTimestamp(timestamp);
         }
-        return emitter.sendMessage(Message.of(value).addMetadata(metadata.build()));
+        return target.sendMessage(Message.of(value).addMetadata(metadata.build()));
     }
 }

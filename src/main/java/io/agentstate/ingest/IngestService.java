@@ -79,22 +79,22 @@ public class IngestService {
         }
         String firstId = batch.first().id();
         String fingerprint = batch.fingerprint();
+        // A repeat is answered from the record before anything is published. (The ledger would deduplicate it too, but
+        // a waiter that then fell back to a look-up could not tell the original's decision from its repeat's.)
         return archive.decision(batch.tenant(), firstId)
                 .chain(stored -> stored.isPresent() ? Uni.createFrom().item(new AppendResult(batch,
                         Optional.of(repeat(batch, stored.get(), fingerprint)))) : publishAndWait(batch, fingerprint));
     }
 
-    // An id names one event of one session: the same key on another session is a client bug, never a duplicate.
     private static Decision repeat(EventBatch batch, StoredDecision stored, String fingerprint) {
         checkSameRequest(batch, stored, fingerprint);
         return repeatOf(batch, stored);
     }
 
+    // An id names one event of one session: the same key on another session is a client bug, never a duplicate.
     private static void checkSameRequest(EventBatch batch, StoredDecision stored, String fingerprint) {
         if (!stored.sessionId().equals(batch.sessionId())) {
-            throw ProblemException.unprocessable("idempotency-key-reused", "Idempotency-Key reused",
-                    "event id " + Text.quote(batch.first().id()) + " was already used on another session; "
-                            + "use a new key for a new event");
+            throw keyReusedOnAnotherSession(batch.first().id());
         }
         if (stored.fingerprint() != null && !stored.fingerprint().equals(fingerprint)) {
             throw keyReused(batch.first().id());
@@ -106,6 +106,13 @@ public class IngestService {
         return ProblemException.unprocessable("idempotency-key-reused", "Idempotency-Key reused",
                 "event id " + Text.quote(eventId) + " was already used with a different body; "
                         + "a retry must repeat the original request, a new event needs a new key");
+    }
+
+    /** The answer to a request that reused the key of an event of another session (422). */
+    static ProblemException keyReusedOnAnotherSession(String eventId) {
+        return ProblemException.unprocessable("idempotency-key-reused", "Idempotency-Key reused",
+                "event id " + Text.quote(eventId) + " was already used on another session; "
+                        + "use a new key for a new event");
     }
 
     /**
@@ -165,7 +172,8 @@ public class IngestService {
     }
 
     private Uni<AppendResult> publishAndWait(EventBatch batch, String fingerprint) {
-        DecisionWaiter.Registration registration = waiter.register(batch.tenant(), batch.first().id(), fingerprint);
+        DecisionWaiter.Registration registration = waiter.register(batch.tenant(), batch.sessionId(),
+                batch.first().id(), fingerprint);
         return publisher.publish(batch, true)
                 .onTermination().invoke((item, failure, cancelled) -> {
                     if (failure != null || cancelled) {

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -13,12 +14,12 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.eclipse.microprofile.reactive.messaging.Message;
+import org.eclipse.microprofile.reactive.messaging.OnOverflow;
 import org.jboss.logging.Logger;
 
 import io.agentstate.event.EventBatch;
@@ -40,9 +41,11 @@ import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 /**
  * Moves what agents produce to their tenant's ingress topic ({@code agent-state.ingress.<tenant>}, written only by that
  * tenant under Kafka's ACLs) into the event log, sealed with that tenant: the topic, not the record, says whose it is. A
- * record naming another tenant, erasing a session, or unreadable is dead-lettered with the reason instead. Each record is
- * forwarded once the one before it on its partition is acknowledged, and the ingress offsets are acknowledged after the
- * whole poll batch: at least once, in order per session; the ledger's event-id dedupe absorbs a repeat.
+ * record naming another tenant, erasing a session, or unreadable is dead-lettered with the reason instead. The sessions of a
+ * poll batch are relayed side by side on the relay's own producer (so they share its batches), the records of one
+ * session one after the other, each once the one before it is acknowledged or dead-lettered; the ingress offsets are
+ * acknowledged after the whole poll batch: at least once, in order per session; the ledger's event-id dedupe absorbs a
+ * repeat. A record the log refuses as too large once sealed is dead-lettered; any other failed send is retried.
  */
 @ApplicationScoped
 public class IngressRelay {
@@ -65,7 +68,8 @@ public class IngressRelay {
     private final MeterRegistry meters;
 
     IngressRelay(EventCodec codec, EventPublisher publisher,
-            @Channel("ingress-dead-letters") MutinyEmitter<byte[]> deadLetters, AgentStateConfig config,
+            @Channel("ingress-dead-letters") @OnOverflow(value = OnOverflow.Strategy.BUFFER, bufferSize = 16384) MutinyEmitter<byte[]> deadLetters,
+            AgentStateConfig config,
             MeterRegistry meters) {
         this.codec = codec;
         this.publisher = publisher;
@@ -76,18 +80,22 @@ public class IngressRelay {
 
     @Incoming("ingress-in")
     public Uni<Void> relay(ConsumerRecords<String, byte[]> records) {
-        // partitions go side by side, the records of one partition strictly one after the other
-        List<Uni<Outcome>> partitions = new ArrayList<>();
-        for (TopicPartition partition : records.partitions()) {
-            partitions.add(Multi.createFrom().iterable(records.records(partition))
+        // One chain per session (topic and key): its records one after the other, each sent once the one before it is
+        // settled, so no retry can reorder a session; the sessions side by side, so the producer batches across them.
+        Map<String, List<ConsumerRecord<String, byte[]>>> sessions = new LinkedHashMap<>();
+        for (ConsumerRecord<String, byte[]> record : records) {
+            sessions.computeIfAbsent(record.topic() + '\u0000' + record.key(), k -> new ArrayList<>()).add(record);
+        }
+        if (sessions.isEmpty()) {
+            return Uni.createFrom().voidItem();
+        }
+        List<Uni<Outcome>> chains = new ArrayList<>(sessions.size());
+        for (List<ConsumerRecord<String, byte[]>> session : sessions.values()) {
+            chains.add(Multi.createFrom().iterable(session)
                     .onItem().transformToUniAndConcatenate(this::relayOne)
                     .collect().last());
         }
-        if (partitions.isEmpty()) {
-            return Uni.createFrom().voidItem();
-        }
-        return Uni.join().all(partitions).andFailFast()
-                .replaceWithVoid();
+        return Uni.join().all(chains).andFailFast().replaceWithVoid();
     }
 
     private Uni<Outcome> relayOne(ConsumerRecord<String, byte[]> record) {
@@ -95,7 +103,7 @@ public class IngressRelay {
         String tenant = record.topic().startsWith(prefix) ? record.topic().substring(prefix.length()) : null;
         String refusal = refusal(record, tenant);
         Uni<Outcome> outcome = refusal == null
-                ? forward(record, tenant).replaceWith(Outcome.RELAYED)
+                ? forward(record, tenant)
                 : deadLetter(record, refusal, config.ledger().deadLetterMaxBytes()).replaceWith(Outcome.DEAD_LETTERED);
         return outcome.invoke(o -> meters.counter("agentstate.ingress.records", "outcome",
                 o.name().toLowerCase(Locale.ROOT)).increment());
@@ -128,9 +136,15 @@ public class IngressRelay {
         return null;
     }
 
-    private Uni<Void> forward(ConsumerRecord<String, byte[]> record, String tenant) {
+    // A record the log refuses as too large (the seal's headers push it past the log topic's limit) is dead-lettered;
+    // anything else is retried for as long as it fails.
+    private Uni<Outcome> forward(ConsumerRecord<String, byte[]> record, String tenant) {
         return Uni.createFrom().deferred(() -> publisher.relay(tenant, record.key(), record.value(), forwarded(record),
                 Instant.ofEpochMilli(record.timestamp())))
+                .replaceWith(Outcome.RELAYED)
+                .onFailure(DeadLetterRecord::tooLarge).recoverWithUni(failure -> deadLetter(record,
+                        "the record is larger than the event log accepts once sealed: " + LogSafe.failure(failure),
+                        config.ledger().deadLetterMaxBytes()).replaceWith(Outcome.DEAD_LETTERED))
                 .onFailure()
                 .invoke(failure -> LOG.warnf("Relay of %s not acknowledged, retrying: %s", where(record),
                         LogSafe.failure(failure)))

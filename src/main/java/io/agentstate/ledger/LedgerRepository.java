@@ -79,8 +79,9 @@ public class LedgerRepository {
      *        commit (dead letters), and decides the rest against the loaded context
      */
     public Uni<Applied> apply(String group, String topic, Map<Integer, Long> lastOffsets, Decide decide) {
-        return pool.withTransaction(connection -> boundWaits(connection)
-                .chain(() -> lockOffsets(connection, group, topic, lastOffsets.keySet()))
+        // the timeouts are set before the lock is asked for: the two statements are pipelined, in this order
+        return pool.withTransaction(connection -> Uni.combine().all().unis(boundWaits(connection),
+                lockOffsets(connection, group, topic, lastOffsets.keySet())).with((ignored, applied) -> applied)
                 .chain(applied -> decide.filter(applied)
                         .chain(entries -> loadContext(connection, entries)
                                 .map(context -> decide.decide(entries, context))
@@ -162,13 +163,11 @@ public class LedgerRepository {
         if (entries.isEmpty()) {
             return Uni.createFrom().item(new BatchDecider.Context(Map.of(), Map.of(), Map.of(), Map.of()));
         }
-        return loadDecisions(connection, ids)
-                .chain(decisions -> loadHeads(connection, sessions)
-                        .chain(heads -> loadTools(connection, tools)
-                                .chain(calls -> loadScopes(connection, scopes)
-                                        .chain(docs -> loadChains(connection, sessions)
-                                                .map(chains -> new BatchDecider.Context(decisions, heads, calls, docs,
-                                                        chains))))));
+        // Statements on one connection run in order; started together they go out as one pipeline (one round trip).
+        return Uni.combine().all().unis(loadDecisions(connection, ids), loadHeads(connection, sessions),
+                loadTools(connection, tools), loadScopes(connection, scopes), loadChains(connection, sessions))
+                .with((decisions, heads, calls, docs, chains) -> new BatchDecider.Context(decisions, heads, calls, docs,
+                        chains));
     }
 
     // The latest link of each session's audit chain: the next entry needs only this, never the older rows.

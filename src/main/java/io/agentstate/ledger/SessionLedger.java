@@ -11,7 +11,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -65,8 +64,8 @@ public class SessionLedger {
     private final DistributionSummary batchSize;
     private final Timer applyTime;
     private final Timer lag;
-    // System.nanoTime() of the first failed attempt of the batch now being retried; 0 when no batch is failing
-    private final AtomicLong failingSince = new AtomicLong();
+    // System.nanoTime() of the first failed attempt of each batch now being retried (one per consumer copy of the channel)
+    private final Map<Object, Long> failingSince = new ConcurrentHashMap<>();
 
     SessionLedger(EventCodec codec, LedgerRepository repository, SessionViewStore views, DeadLetters deadLetters,
             PartitionCheck partitionCheck, RecordTrust trust, Snapshotter snapshotter, ArchiveSeal seal,
@@ -95,10 +94,10 @@ public class SessionLedger {
                 .description("From the record's log timestamp to its decision being visible in Redis")
                 .publishPercentiles(0.5, 0.99).register(meters);
         Gauge.builder("agentstate.ledger.batch.retrying", failingSince, since -> {
-            long first = since.get();
-            return first == 0 ? 0 : (System.nanoTime() - first) / 1e9;
+            long now = System.nanoTime();
+            return since.values().stream().mapToLong(first -> now - first).max().orElse(0) / 1e9;
         }).strongReference(true).baseUnit("seconds")
-                .description("How long the poll batch in hand has been failing and retried; 0 when none")
+                .description("How long the longest-failing poll batch in hand has been retried; 0 when none")
                 .register(meters);
     }
 
@@ -113,6 +112,7 @@ public class SessionLedger {
     @Incoming("events-in")
     public Uni<Void> consume(ConsumerRecords<String, byte[]> records) {
         long started = System.nanoTime();
+        Object attempt = new Object();
         batchSize.record(records.count());
         // Records an earlier attempt committed (its reply lost, or another owner's) may never have reached Redis: their
         // views are dropped after the batch so the next read rebuilds them.
@@ -130,13 +130,13 @@ public class SessionLedger {
                 // A server that went silent (no reset, no answer) must not hold the batch for ever; the offsets fence any
                 // attempt that still completes later (I7).
                 .ifNoItem().after(config.ledger().statementTimeout().multipliedBy(2)).fail())
-                .onFailure().invoke(failure -> retrying("apply", failure, "Ledger batch not applied, retrying: %s"))
+                .onFailure().invoke(failure -> retrying(attempt, "apply", failure, "Ledger batch not applied, retrying: %s"))
                 .onFailure().retry()
                 .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff()).indefinitely()
-                .chain(applied -> publish(applied.result())
+                .chain(applied -> publish(attempt, applied.result())
                         .chain(() -> views.invalidate(alreadyApplied))
                         .replaceWith(applied))
-                .invoke(applied -> afterCommit(applied.result(), last.get(), started))
+                .invoke(applied -> afterCommit(attempt, applied.result(), last.get(), started))
                 .replaceWithVoid();
     }
 
@@ -181,22 +181,23 @@ public class SessionLedger {
     }
 
     // Redis after PostgreSQL (I5). A failure here is retried: the views are version-checked, so repeating is harmless.
-    private Uni<Void> publish(BatchDecider.Result result) {
+    private Uni<Void> publish(Object attempt, BatchDecider.Result result) {
         return Uni.createFrom().deferred(() -> views.publish(result))
                 .ifNoItem().after(config.ledger().statementTimeout()).fail()
-                .onFailure().invoke(failure -> retrying("redis", failure, "Redis update after commit failed, retrying: %s"))
+                .onFailure()
+                .invoke(failure -> retrying(attempt, "redis", failure, "Redis update after commit failed, retrying: %s"))
                 .onFailure().retry()
                 .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff()).indefinitely();
     }
 
-    private void retrying(String stage, Throwable failure, String message) {
-        failingSince.compareAndSet(0, System.nanoTime());
+    private void retrying(Object attempt, String stage, Throwable failure, String message) {
+        failingSince.putIfAbsent(attempt, System.nanoTime());
         meters.counter("agentstate.ledger.batch.retries", "stage", stage).increment();
         LOG.warnf(message, describe(failure));
     }
 
-    private void afterCommit(BatchDecider.Result result, Parsed parsed, long started) {
-        failingSince.set(0);
+    private void afterCommit(Object attempt, BatchDecider.Result result, Parsed parsed, long started) {
+        failingSince.remove(attempt);
         applyTime.record(Duration.ofNanos(System.nanoTime() - started));
         result.counts().forEach((outcome, count) -> meters.counter("agentstate.ledger.events", "outcome",
                 outcome.name().toLowerCase(Locale.ROOT)).increment(count));

@@ -10,6 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -45,6 +47,7 @@ public class SessionViewStore {
     private volatile String readSha;
 
     private final boolean cluster;
+    private final List<Consumer<Announcement>> localListeners = new CopyOnWriteArrayList<>();
 
     SessionViewStore(Redis redis, AgentStateConfig config,
             @ConfigProperty(name = "quarkus.redis.client-type", defaultValue = "standalone") String clientType) {
@@ -54,12 +57,21 @@ public class SessionViewStore {
     }
 
     /**
+     * Hears the decisions this instance's ledger takes as soon as their views are written, without the round trip
+     * through Redis that carries them to the other instances (a writer waiting here is answered a hop sooner).
+     */
+    public void hearLocally(Consumer<Announcement> listener) {
+        localListeners.add(listener);
+    }
+
+    /**
      * One pipeline after a committed batch: the view changes, the decisions writers wait for, the change notices.
      */
     public Uni<Void> publish(BatchDecider.Result result) {
         List<Request> requests = new ArrayList<>();
         String ttl = Long.toString(config.ledger().viewTtl().toMillis());
         List<Request> announcements = new ArrayList<>();
+        List<Announcement> local = new ArrayList<>();
         return shas().chain(() -> {
             for (SessionKey session : result.erased().keySet()) {
                 // The session starts again at version 0: its floor goes with its view.
@@ -75,23 +87,33 @@ public class SessionViewStore {
             for (BatchDecider.Reply reply : result.answers()) {
                 Decision decision = reply.decision();
                 String json = announcementJson(reply);
-                if (reply.sameRequest()) {
-                    // the kept copy is the original request's answer: another request under its key must not replace it
+                if (reply.sameRequest() && decision.outcome() != Decision.Outcome.DUPLICATE) {
+                    // the kept copy is the original request's answer: neither a repeat of it nor another request under
+                    // its key may replace it
                     announcements.add(Request.cmd(Command.SET)
                             .arg(RedisKeys.decision(decision.tenant(), decision.sessionId(), decision.eventIds().get(0)))
                             .arg(json).arg("PX").arg(Long.toString(config.ledger().decisionTtl().toMillis())));
                 }
                 announcements.add(Request.cmd(Command.PUBLISH).arg(RedisKeys.DECISIONS_CHANNEL).arg(json));
+                local.add(new Announcement(decision, reply.fingerprint(), reply.sameRequest()));
             }
             if (!cluster) {
                 // Two pipelines: announcements go out only once every view script succeeded (a NOSCRIPT reload
                 // included), so a writer told of its decision reads its own write.
-                return batch(requests).chain(() -> batch(announcements));
+                return batch(requests).invoke(() -> announceLocally(local)).chain(() -> batch(announcements));
             }
             // Redis Cluster refuses a pipeline across slots: each session's script goes to its own slot, and the
             // announcements follow only once every view is updated, so a writer reads its own write.
-            return each(requests).chain(() -> each(announcements));
+            return each(requests).invoke(() -> announceLocally(local)).chain(() -> each(announcements));
         });
+    }
+
+    private void announceLocally(List<Announcement> announcements) {
+        for (Announcement announcement : announcements) {
+            for (Consumer<Announcement> listener : localListeners) {
+                listener.accept(announcement);
+            }
+        }
     }
 
     /** The cached view of a session, refreshing its time to live; empty when it is not cached. */

@@ -7,6 +7,7 @@ import static org.hamcrest.Matchers.equalTo;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -176,6 +177,37 @@ class IngressTest {
         List<String> contents = reader(a).get("/sessions/{id}", session)
                 .then().statusCode(200).extract().jsonPath().getList("messages.content", String.class);
         assertThat(contents).containsExactlyElementsOf(IntStream.rangeClosed(1, 50).mapToObj(i -> "m" + i).toList());
+    }
+
+    @Test
+    void shouldRelayABatchOfManySessionsInOrderAroundAPoisonRecord() {
+        String a = tenant();
+        List<String> sessions = IntStream.range(0, 20).mapToObj(i -> "s-" + UUID.randomUUID()).toList();
+        List<Map.Entry<String, String>> records = new ArrayList<>();
+        for (int i = 1; i <= 10; i++) {
+            for (String session : sessions) {
+                records.add(Map.entry(session, message(session, session + "-" + i, "m" + i, null)));
+            }
+            if (i == 5) {
+                // in the middle of the batch, on the first session's partition: refused, and nothing else with it
+                records.add(Map.entry(sessions.get(0), "{\"specversion\":\"1.0\",\"id\":\"poison-" + a
+                        + "\",\"type\":\"agentstate.message.appended\"}"));
+            }
+        }
+        Kafka.sendAllStructured(PREFIX + a, records);
+
+        for (String session : sessions) {
+            await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> reader(a).get("/sessions/{id}", session)
+                    .then().statusCode(200).body("version", equalTo(10)));
+            List<String> contents = reader(a).get("/sessions/{id}", session)
+                    .then().statusCode(200).extract().jsonPath().getList("messages.content", String.class);
+            assertThat(contents).as(session)
+                    .containsExactlyElementsOf(IntStream.rangeClosed(1, 10).mapToObj(i -> "m" + i).toList());
+        }
+        ConsumerRecord<String, byte[]> letter = single(Kafka.DEAD_LETTERS, sessions.get(0));
+        assertThat(new String(letter.value(), StandardCharsets.UTF_8)).contains("poison-" + a);
+        assertThat(header(letter, DeadLetterLog.REASON)).contains("source");
+        assertThat(header(letter, "agentstate-dlq-topic")).isEqualTo(PREFIX + a);
     }
 
     // A fresh tenant per test, whose ingress topic an operator's manifest would have created.

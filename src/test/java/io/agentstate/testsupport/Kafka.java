@@ -69,6 +69,28 @@ public final class Kafka {
         }
     }
 
+    /**
+     * Publishes structured-mode CloudEvents (key, JSON) to a topic in this order without waiting between them, so they
+     * reach the broker together (and a consumer in one poll), then waits for every acknowledgement.
+     */
+    public static void sendAllStructured(String topic, List<Map.Entry<String, String>> records) {
+        List<java.util.concurrent.Future<?>> acks = new java.util.ArrayList<>();
+        for (Map.Entry<String, String> entry : records) {
+            ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, entry.getKey(),
+                    entry.getValue().getBytes(StandardCharsets.UTF_8));
+            record.headers().add(new RecordHeader("content-type",
+                    "application/cloudevents+json".getBytes(StandardCharsets.UTF_8)));
+            acks.add(producer().send(record));
+        }
+        try {
+            for (java.util.concurrent.Future<?> ack : acks) {
+                ack.get();
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("publish failed", e);
+        }
+    }
+
     /** Publishes a structured-mode CloudEvent to the event log. */
     public static void sendStructured(String key, String json) {
         send(key, json, Map.of("content-type", "application/cloudevents+json"));

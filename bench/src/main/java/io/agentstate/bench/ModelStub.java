@@ -38,6 +38,10 @@ final class ModelStub implements AutoCloseable {
     }
 
     static ModelStub start() throws IOException {
+        // The JDK server writes a response's headers and body separately; without TCP_NODELAY the body waits for the
+        // client's delayed ACK (40 ms on Linux), which a turn's overhead would wrongly include. Read once, when the
+        // first server of this JVM is made.
+        System.setProperty("sun.net.httpserver.nodelay", "true");
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 256);
         ModelStub stub = new ModelStub(server);
         server.createContext("/v1/chat/completions", stub::handle);
