@@ -12,11 +12,14 @@ import java.util.EnumMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -141,6 +144,69 @@ public final class EventCodec {
             }
         }
         return batch(events, atomic, key, defaultTenant, recordTime);
+    }
+
+    /**
+     * The tenants and types a record's events name, read without decoding or validating them (the ledger does both):
+     * what a relay must know before it vouches for the record's tenant. Empty when the record is not a plain structured
+     * event, batch or binary-mode event with text attributes; the caller then decodes it whole for the reason.
+     */
+    public Optional<RecordPeek> peekRecord(byte[] value, Map<String, String> headers) {
+        if (value == null) {
+            return Optional.empty();
+        }
+        Set<String> tenants = new java.util.HashSet<>();
+        Set<String> types = new java.util.HashSet<>();
+        if (headers.containsKey("ce_specversion")) {
+            if (headers.containsKey("ce_tenant")) {
+                tenants.add(headers.get("ce_tenant"));
+            }
+            if (headers.containsKey("ce_type")) {
+                types.add(headers.get("ce_type"));
+            }
+            return Optional.of(new RecordPeek(tenants, types));
+        }
+        try (JsonParser parser = mapper.getFactory().createParser(value)) {
+            JsonToken first = parser.nextToken();
+            if (first == JsonToken.START_OBJECT) {
+                if (!peekEvent(parser, tenants, types)) {
+                    return Optional.empty();
+                }
+            } else if (first == JsonToken.START_ARRAY) {
+                JsonToken element;
+                while ((element = parser.nextToken()) != JsonToken.END_ARRAY) {
+                    if (element != JsonToken.START_OBJECT || !peekEvent(parser, tenants, types)) {
+                        return Optional.empty();
+                    }
+                }
+            } else {
+                return Optional.empty();
+            }
+            return parser.nextToken() == null ? Optional.of(new RecordPeek(tenants, types)) : Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** What {@link #peekRecord} found: every {@code tenant} and {@code type} attribute of the record's events. */
+    public record RecordPeek(Set<String> tenants, Set<String> types) {
+    }
+
+    // the parser is on the event's START_OBJECT; false when tenant or type is not text
+    private static boolean peekEvent(JsonParser parser, Set<String> tenants, Set<String> types) throws IOException {
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+            String name = parser.currentName();
+            JsonToken token = parser.nextToken();
+            if ("tenant".equals(name) || "type".equals(name)) {
+                if (token != JsonToken.VALUE_STRING) {
+                    return false;
+                }
+                ("tenant".equals(name) ? tenants : types).add(parser.getText());
+            } else {
+                parser.skipChildren();
+            }
+        }
+        return true;
     }
 
     /**

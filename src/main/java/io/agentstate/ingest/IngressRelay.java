@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -41,7 +42,8 @@ import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 /**
  * Moves what agents produce to their tenant's ingress topic ({@code agent-state.ingress.<tenant>}, written only by that
  * tenant under Kafka's ACLs) into the event log, sealed with that tenant: the topic, not the record, says whose it is. A
- * record naming another tenant, erasing a session, or unreadable is dead-lettered with the reason instead. The sessions of a
+ * record naming another tenant or erasing a session is dead-lettered with the reason instead; anything else wrong with a
+ * record (shape, schemas, limits) is the ledger's to judge on the log, and it dead-letters it there. The sessions of a
  * poll batch are relayed side by side on the relay's own producer (so they share its batches), the records of one
  * session one after the other, each once the one before it is acknowledged or dead-lettered; the ingress offsets are
  * acknowledged after the whole poll batch: at least once, in order per session; the ledger's event-id dedupe absorbs a
@@ -109,7 +111,9 @@ public class IngressRelay {
                 o.name().toLowerCase(Locale.ROOT)).increment());
     }
 
-    // The same codec and limits as the ledger: what passes here is what the ledger would read, now with a tenant.
+    // What only the relay can judge: the tenant the topic gives, against any the events name, and the reserved types.
+    // The rest of the record (its shape, schemas and limits) is the ledger's to judge, which dead-letters what fails
+    // with the reason; a record the quick look cannot read is decoded whole here, for the reason.
     private String refusal(ConsumerRecord<String, byte[]> record, String tenant) {
         if (!Caller.validTenant(tenant)) {
             return "the ingress topic names no valid tenant after " + config.ingress().topicPrefix();
@@ -117,9 +121,29 @@ public class IngressRelay {
         if (record.key() == null) {
             return "record has no key; the key must be the session id";
         }
+        Map<String, String> headers = headers(record);
+        Optional<EventCodec.RecordPeek> peek = codec.peekRecord(record.value(), headers);
+        if (peek.isEmpty()) {
+            return decodedRefusal(record, headers, tenant);
+        }
+        if (peek.get().tenants().stream().anyMatch(named -> !named.equals(tenant))) {
+            return ANOTHER_TENANT;
+        }
+        if (peek.get().types().contains(ERASED)) {
+            return ERASURE;
+        }
+        return null;
+    }
+
+    private static final String ANOTHER_TENANT = "the event names another tenant than its ingress topic's; leave tenant out, the topic decides it";
+    private static final String ERASED = EventType.SESSION_ERASED.type().orElseThrow();
+    private static final String ERASURE = "reserved type " + ERASED
+            + ": only the service writes it; erase a session with DELETE /sessions/{id}";
+
+    private String decodedRefusal(ConsumerRecord<String, byte[]> record, Map<String, String> headers, String tenant) {
         EventBatch batch;
         try {
-            batch = codec.decodeRecord(record.key(), record.value(), headers(record), tenant,
+            batch = codec.decodeRecord(record.key(), record.value(), headers, tenant,
                     Instant.ofEpochMilli(record.timestamp()));
         } catch (InvalidEventException e) {
             return e.getMessage();
@@ -127,11 +151,10 @@ public class IngressRelay {
             return "unreadable record: " + e.getClass().getSimpleName();
         }
         if (!batch.tenant().equals(tenant)) {
-            return "the event names another tenant than its ingress topic's; leave tenant out, the topic decides it";
+            return ANOTHER_TENANT;
         }
         if (batch.events().stream().anyMatch(event -> event.kind() == EventType.SESSION_ERASED)) {
-            return "reserved type " + EventType.SESSION_ERASED.type().orElseThrow()
-                    + ": only the service writes it; erase a session with DELETE /sessions/{id}";
+            return ERASURE;
         }
         return null;
     }

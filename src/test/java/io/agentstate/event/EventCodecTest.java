@@ -596,4 +596,28 @@ class EventCodecTest {
     private static String nested(int depth) {
         return "{\"a\":".repeat(depth) + "1" + "}".repeat(depth);
     }
+
+    @Test
+    void shouldPeekAtTheTenantsAndTypesOfStructuredBatchAndBinaryRecordsWithoutValidatingThem() {
+        byte[] one = "{\"id\":\"a\",\"tenant\":\"acme\",\"data\":{\"tenant\":\"inner\",\"type\":\"x\"},\"type\":\"t1\"}"
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(codec.peekRecord(one, Map.of())).get()
+                .isEqualTo(new EventCodec.RecordPeek(java.util.Set.of("acme"), java.util.Set.of("t1")));
+
+        byte[] batch = "[{\"type\":\"t1\"},{\"tenant\":\"other\",\"type\":\"t2\"}]"
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(codec.peekRecord(batch, Map.of())).get()
+                .isEqualTo(new EventCodec.RecordPeek(java.util.Set.of("other"), java.util.Set.of("t1", "t2")));
+
+        assertThat(codec.peekRecord("{}".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                Map.of("ce_specversion", "1.0", "ce_tenant", "acme", "ce_type", "t3"))).get()
+                .isEqualTo(new EventCodec.RecordPeek(java.util.Set.of("acme"), java.util.Set.of("t3")));
+
+        // what a quick look cannot read is left to the whole decode, which gives the reason
+        for (String unreadable : List.of("{\"tenant\":7}", "[{\"type\":[]}]", "not json", "{\"a\":1} {}", "\"text\"",
+                "[1]")) {
+            assertThat(codec.peekRecord(unreadable.getBytes(java.nio.charset.StandardCharsets.UTF_8), Map.of()))
+                    .as(unreadable).isEmpty();
+        }
+    }
 }
