@@ -125,11 +125,21 @@ public class TurnRecorder {
         byte[] body = batch.toString().getBytes(StandardCharsets.UTF_8);
         return ingest.append(session.tenant(), session.sessionId(), body, null, Long.toString(turn.version()))
                 .map(result -> judge(session, result.decision().orElseThrow(() -> busy(turnId)), reply))
+                // the key names a turn of another session: no retry can record this one, and asking again would only
+                // call the model again
+                .onFailure(TurnRecorder::keyOfAnotherSession).transform(failure -> new ProblemException(Problem.of(409,
+                        "turn-refused", "Turn refused",
+                        "this Idempotency-Key was already used for a turn of another session; use a new key")))
                 // This attempt's ids were decided meanwhile with another reply (a repeat after a 503 ledger-busy asked
                 // the model again): the turn's lookup finds what was recorded.
                 .onFailure(TurnRecorder::keyReused).recoverWithUni(() -> ingest.decision(session.tenant(), session.sessionId(),
                         assistantId(turnId, attempt))
                         .map(decided -> new Written(Verdict.RETRY, decided.orElseThrow(() -> busy(turnId)), reply)));
+    }
+
+    private static boolean keyOfAnotherSession(Throwable failure) {
+        return keyReused(failure) && Boolean.TRUE.equals(((ProblemException) failure).problem().extensions()
+                .get(IngestService.ANOTHER_SESSION));
     }
 
     private static boolean keyReused(Throwable failure) {

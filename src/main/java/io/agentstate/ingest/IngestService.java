@@ -23,6 +23,7 @@ import io.agentstate.ledger.SessionKey;
 import io.agentstate.ledger.SessionViewStore;
 import io.agentstate.ledger.StoredDecision;
 import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.platform.Problem;
 import io.agentstate.platform.ProblemException;
 import io.smallrye.mutiny.Uni;
 
@@ -110,10 +111,14 @@ public class IngestService {
 
     /** The answer to a request that reused the key of an event of another session (422). */
     static ProblemException keyReusedOnAnotherSession(String eventId) {
-        return ProblemException.unprocessable("idempotency-key-reused", "Idempotency-Key reused",
+        return new ProblemException(Problem.of(422, "idempotency-key-reused", "Idempotency-Key reused",
                 "event id " + Text.quote(eventId) + " was already used on another session; "
-                        + "use a new key for a new event");
+                        + "use a new key for a new event")
+                .with(ANOTHER_SESSION, true));
     }
+
+    /** The extension of a 422 {@code idempotency-key-reused} that says the key belongs to another session. */
+    public static final String ANOTHER_SESSION = "anotherSession";
 
     /**
      * The decision on this request's first event, or empty while there is none: like {@link #decision}, but a decision

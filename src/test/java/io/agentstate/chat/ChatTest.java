@@ -127,6 +127,22 @@ class ChatTest {
     }
 
     @Test
+    void shouldRefuseATurnKeyOfAnotherSessionAt409EveryTimeWithoutAskingTheModelAgain() {
+        String a = "key-a-" + UUID.randomUUID();
+        String b = "key-b-" + UUID.randomUUID();
+        String key = "turn-" + UUID.randomUUID();
+        String m = a.substring(6, 14);
+        chat(a, m + "-first", key).then().statusCode(200);
+        for (int i = 0; i < 3; i++) {
+            chat(b, m + "-again", key).then().statusCode(409).body("type", containsString("turn-refused"))
+                    .body("detail", containsString("another session"));
+        }
+        // one model call per refused request at most (the turn was asked before its write was refused), never a loop
+        assertThat(requestsMentioning(m + "-again")).hasSizeLessThanOrEqualTo(3);
+        given().get("/sessions/{id}", b).then().statusCode(404);
+    }
+
+    @Test
     void shouldSummarisePastTheBudgetAndPromptWithTheSummary() {
         String session = "sum-" + UUID.randomUUID();
         String m = session.substring(4, 12);
