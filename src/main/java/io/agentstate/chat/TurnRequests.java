@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.agentstate.event.EventCodec;
 import io.agentstate.event.InvalidEventException;
+import io.agentstate.event.Text;
 import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.Problem;
 import io.agentstate.platform.ProblemException;
@@ -65,6 +66,10 @@ public class TurnRequests {
             throw invalid("Idempotency-Key must be 1 to 100 of A-Z a-z 0-9 . _ : @ -");
         }
         String message = message(body);
+        if (!Text.storable(message)) {
+            // refused before the model is asked: an unpaired surrogate or U+0000 could not be recorded anyway
+            throw invalid("message holds an unpaired UTF-16 surrogate or U+0000, which cannot be stored");
+        }
         if (message.length() > maxContentChars) {
             throw invalid("message of " + message.length() + " characters exceeds " + maxContentChars);
         }
@@ -80,6 +85,12 @@ public class TurnRequests {
 
     /** Throws 502 when the model's reply could not be recorded as an event; checked before the turn is written. */
     public void checkReply(String reply) {
+        if (!Text.storable(reply)) {
+            meters.counter("agentstate.chat.failures", "kind", "unstorable").increment();
+            throw new ProblemException(Problem.of(502, "model-reply-unstorable", "Model reply cannot be stored",
+                    "the model's reply holds an unpaired UTF-16 surrogate or U+0000, which cannot be recorded; the "
+                            + "session is unchanged"));
+        }
         if (reply.length() > maxContentChars) {
             throw replyTooLarge(reply.length() + " characters, over the " + maxContentChars + " a message may have");
         }

@@ -11,6 +11,9 @@ public final class Text {
     /** Longest quotation of input inside a reason. */
     public static final int MAX_QUOTE = 64;
 
+    /** Ids echoed in answers (a valid session id has at most 128 characters, an event id 512): longer input is cut. */
+    public static final int MAX_ID = 512;
+
     private Text() {
     }
 

@@ -22,6 +22,7 @@ import org.eclipse.microprofile.openapi.annotations.parameters.RequestBody;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.jboss.resteasy.reactive.RestResponse;
 
+import io.agentstate.event.Text;
 import io.agentstate.ledger.Decision;
 import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.Problem;
@@ -95,8 +96,9 @@ public class EventResource {
     public Uni<AppendResponse> decision(@PathParam("sessionId") String sessionId, @PathParam("eventId") String eventId) {
         return ingest.decision(caller.tenant(), sessionId, eventId)
                 .map(decision -> decision.map(AppendResponse::from)
-                        .orElseThrow(() -> ProblemException.notFound("no decision yet for event " + eventId
-                                + " in session " + sessionId)));
+                        .orElseThrow(() -> ProblemException.notFound("no decision yet for event "
+                                + Text.bounded(eventId, Text.MAX_ID) + " in session "
+                                + Text.bounded(sessionId, Text.MAX_ID))));
     }
 
     @DELETE

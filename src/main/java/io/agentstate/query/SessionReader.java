@@ -8,6 +8,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.agentstate.event.Event;
+import io.agentstate.event.Text;
 import io.agentstate.ledger.ArchiveRepository;
 import io.agentstate.ledger.SessionKey;
 import io.agentstate.ledger.SessionState;
@@ -94,8 +95,9 @@ public class SessionReader {
                 .map(head -> head.orElseThrow(() -> notFound(session)))
                 .chain(head -> {
                     if (version < 1 || version > head.version()) {
-                        return Uni.createFrom().failure(ProblemException.notFound("session " + session.sessionId()
-                                + " has versions 1 to " + head.version() + ", not " + version));
+                        return Uni.createFrom()
+                                .failure(ProblemException.notFound("session " + Text.bounded(session.sessionId(), Text.MAX_ID)
+                                        + " has versions 1 to " + head.version() + ", not " + version));
                     }
                     return archive.stateAt(session, version);
                 });
@@ -107,8 +109,9 @@ public class SessionReader {
                 .map(head -> head.orElseThrow(() -> notFound(session)))
                 .chain(head -> archive.versionAt(session, at))
                 .chain(version -> version == 0
-                        ? Uni.createFrom().failure(ProblemException.notFound("session " + session.sessionId()
-                                + " had no event at or before " + at))
+                        ? Uni.createFrom()
+                                .failure(ProblemException.notFound("session " + Text.bounded(session.sessionId(), Text.MAX_ID)
+                                        + " had no event at or before " + at))
                         : archive.stateAt(session, version));
     }
 
@@ -116,8 +119,8 @@ public class SessionReader {
     public Uni<SessionState.ToolCall> toolCall(SessionKey session, String callId) {
         return current(session)
                 .map(state -> Optional.ofNullable(state.toolCalls().get(callId))
-                        .orElseThrow(() -> ProblemException.notFound("session " + session.sessionId()
-                                + " has no tool call " + callId)));
+                        .orElseThrow(() -> ProblemException.notFound("session " + Text.bounded(session.sessionId(), Text.MAX_ID)
+                                + " has no tool call " + Text.bounded(callId, Text.MAX_ID))));
     }
 
     /** The archived event at a version, as a structured CloudEvent. */
@@ -125,13 +128,14 @@ public class SessionReader {
         return archive.events(session, version - 1, version)
                 .map(events -> {
                     if (events.isEmpty()) {
-                        throw ProblemException.notFound("session " + session.sessionId() + " has no version " + version);
+                        throw ProblemException.notFound(
+                                "session " + Text.bounded(session.sessionId(), Text.MAX_ID) + " has no version " + version);
                     }
                     return events.get(0).event();
                 });
     }
 
     static ProblemException notFound(SessionKey session) {
-        return ProblemException.notFound("no session " + session.sessionId());
+        return ProblemException.notFound("no session " + Text.bounded(session.sessionId(), Text.MAX_ID));
     }
 }

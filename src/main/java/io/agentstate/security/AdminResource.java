@@ -44,7 +44,7 @@ public class AdminResource {
         static KeyResponse from(ApiKey key) {
             return new KeyResponse(key.id(), key.tenant(), key.roles().stream().map(Role::wireName).toList(),
                     key.label(), key.source() == ApiKey.Source.FILE ? null : key.createdAt(), key.expiresAt(),
-                    key.revokedAt(), key.source().name().toLowerCase());
+                    key.revokedAt(), key.source().name().toLowerCase(java.util.Locale.ROOT));
         }
     }
 

@@ -176,7 +176,7 @@ public class ApiKeys {
         for (JsonNode entry : list) {
             String id = text(entry, "id");
             String tenant = text(entry, "tenant");
-            String sha256 = text(entry, "sha256").toLowerCase();
+            String sha256 = text(entry, "sha256").toLowerCase(java.util.Locale.ROOT);
             if (!Caller.validTenant(tenant) || !sha256.matches("[0-9a-f]{64}")) {
                 throw new IllegalArgumentException("key " + id + ": invalid tenant or sha256");
             }

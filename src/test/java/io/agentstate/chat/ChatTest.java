@@ -69,6 +69,10 @@ class ChatTest {
                 .withRequestBody(containing("HUGE-BYTES-ME"))
                 .willReturn(aResponse().withHeader("Content-Type", "application/json; charset=utf-8")
                         .withBody(completion.formatted("\u20ac".repeat(100_000)))));
+        ModelStubResource.server().stubFor(post(urlPathMatching("/v1/chat/completions")).atPriority(1)
+                .withRequestBody(containing("NUL-ME"))
+                .willReturn(aResponse().withHeader("Content-Type", "application/json")
+                        .withBody(completion.formatted("before\\u0000after"))));
     }
 
     private static Response chat(String session, String message, String key) {
@@ -290,6 +294,21 @@ class ChatTest {
                 .body("type", equalTo("https://agent-state.dev/problems/model-reply-too-large"))
                 .body("detail", containsString("agent-state.ingest.max-event-bytes (262144)"));
         assertThat(readTree(given().get("/sessions/{id}", session).asString())).isEqualTo(readTree(before));
+    }
+
+    @Test
+    void shouldRefuseTextThatCannotBeStoredBeforeAskingTheModelAndAReplyThatCannotBeStoredWith502() {
+        String session = "text-" + UUID.randomUUID();
+        String marker = session.substring(5, 13) + "-lone";
+        chat(session, marker + " \\ud800", null).then().statusCode(400)
+                .body("type", equalTo("https://agent-state.dev/problems/invalid-request"))
+                .body("detail", containsString("surrogate"));
+        assertThat(requestsMentioning(marker)).isEmpty();
+
+        chat(session, "hello", null).then().statusCode(200).body("version", equalTo(2));
+        chat(session, "please NUL-ME", null).then().statusCode(502)
+                .body("type", equalTo("https://agent-state.dev/problems/model-reply-unstorable"));
+        given().get("/sessions/{id}", session).then().statusCode(200).body("version", equalTo(2));
     }
 
     @Test

@@ -48,6 +48,20 @@ class QueryAnswersTest {
     }
 
     @Test
+    void shouldBoundAndEscapeTheIdsItEchoesInA404() {
+        String session = "s-" + UUID.randomUUID();
+        String eventId = "\u2028" + "x".repeat(2_000);
+        String detail = given().get("/sessions/{id}/events/{eventId}", session, eventId).then().statusCode(404)
+                .extract().jsonPath().getString("detail");
+        assertThat(detail).contains(session).contains("\\u2028").doesNotContain("\u2028")
+                .hasSizeLessThan(700);
+        post(session, session + "-1", null, message("hi")).then().statusCode(201);
+        String toolDetail = given().get("/sessions/{id}/tools/{callId}", session, "y".repeat(2_000)).then()
+                .statusCode(404).extract().jsonPath().getString("detail");
+        assertThat(toolDetail).contains("has no tool call yyy").hasSizeLessThan(700);
+    }
+
+    @Test
     void shouldAnswer400ForAMalformedMemoryLimit() {
         given().get("/users/{u}/memories?limit=abc", "u-" + UUID.randomUUID())
                 .then().statusCode(400).contentType(startsWith("application/problem+json"))

@@ -3,12 +3,19 @@ package io.agentstate.bench;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import org.apache.kafka.common.utils.AppInfoParser;
 
@@ -170,6 +177,18 @@ public final class BenchMain {
         void run() throws Exception;
     }
 
+    /**
+     * How long one scenario may take, set-up included (`bench.scenario-deadline`, seconds): 300 in quick mode, 1,800 in
+     * full mode. A scenario past it is failed with that reason and interrupted, and the next one runs.
+     */
+    static Duration deadline(BenchOptions options) {
+        String set = System.getProperty("bench.scenario-deadline", "");
+        if (!set.isBlank()) {
+            return Duration.ofSeconds(Long.parseLong(set.trim()));
+        }
+        return Duration.ofSeconds("quick".equals(options.mode()) ? 300 : 1_800);
+    }
+
     /** Runs one scenario in a memory window; a failure is recorded and the next scenario still runs. */
     private static void measure(Bench bench, String id, boolean ours, Step step) {
         Bench.log("=== %s", id);
@@ -178,14 +197,29 @@ public final class BenchMain {
         CpuProbe.Snapshot cpuBefore = probe.take();
         bench.monitor.begin();
         long start = System.nanoTime();
-        try {
+        Duration deadline = deadline(bench.options);
+        ExecutorService runner = Executors.newSingleThreadExecutor(task -> {
+            Thread thread = new Thread(task, "bench-scenario-" + id);
+            thread.setDaemon(true);
+            return thread;
+        });
+        Future<?> running = runner.submit(() -> {
             step.run();
-        } catch (Exception | Error e) {
-            Results.Scenario scenario = bench.results.scenario(id, id);
-            scenario.status = "failed";
-            scenario.reason = e.toString();
-            Bench.log("%s FAILED: %s", id, e);
-            e.printStackTrace(System.out);
+            return null;
+        });
+        try {
+            running.get(deadline.toSeconds(), TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            running.cancel(true);
+            failed(bench, id, new IllegalStateException("scenario " + id + " passed its deadline of "
+                    + deadline.toSeconds() + " s (bench.scenario-deadline) and was interrupted"));
+        } catch (ExecutionException e) {
+            failed(bench, id, e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            failed(bench, id, e);
+        } finally {
+            runner.shutdownNow();
         }
         CpuProbe.Snapshot cpuAfter = probe.take();
         Results.Memory memory = bench.monitor.end();
@@ -220,6 +254,14 @@ public final class BenchMain {
             }
         });
         return ledger;
+    }
+
+    private static void failed(Bench bench, String id, Throwable e) {
+        Results.Scenario scenario = bench.results.scenario(id, id);
+        scenario.status = "failed";
+        scenario.reason = e.toString();
+        Bench.log("%s FAILED: %s", id, e);
+        e.printStackTrace(System.out);
     }
 
     private static void summariseMemory(Bench bench) {
