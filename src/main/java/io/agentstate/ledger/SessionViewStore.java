@@ -116,8 +116,31 @@ public class SessionViewStore {
         }
     }
 
+    /**
+     * A cached view as Redis holds it, not decoded: the meta hash, the message members in version order, the tool-call
+     * halves and the scopes, each value the JSON the ledger wrote ({@link ViewCodec}).
+     */
+    public record RawView(Map<String, String> meta, List<String> messages, Map<String, String> tools,
+            Map<String, String> scopes) {
+
+        /** The state this view holds. */
+        public SessionState decode() {
+            return ViewCodec.decode(meta, messages, tools, scopes);
+        }
+
+        /** The tool calls of this view by call id, in request order. */
+        public Map<String, SessionState.ToolCall> toolCalls() {
+            return ViewCodec.toolCalls(tools);
+        }
+    }
+
     /** The cached view of a session, refreshing its time to live; empty when it is not cached. */
     public Uni<Optional<SessionState>> read(SessionKey session) {
+        return readRaw(session).map(view -> view.map(RawView::decode));
+    }
+
+    /** The same read, undecoded: a reader that only serves the view as JSON need not build the state. */
+    public Uni<Optional<RawView>> readRaw(SessionKey session) {
         return shas().chain(() -> {
             Request request = Request.cmd(Command.EVALSHA).arg(readSha).arg(4);
             for (String key : RedisKeys.view(session.tenant(), session.sessionId())) {
@@ -126,10 +149,10 @@ public class SessionViewStore {
             request.arg(Long.toString(config.ledger().viewTtl().toMillis()));
             return send(request).map(response -> {
                 if (response == null) {
-                    return Optional.<SessionState> empty();
+                    return Optional.<RawView> empty();
                 }
-                return Optional.of(ViewCodec.decode(map(response.get(0)), list(response.get(1)),
-                        map(response.get(2)), map(response.get(3))));
+                return Optional.of(new RawView(map(response.get(0)), list(response.get(1)), map(response.get(2)),
+                        map(response.get(3))));
             });
         });
     }

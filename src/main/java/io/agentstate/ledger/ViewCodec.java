@@ -141,6 +141,20 @@ public final class ViewCodec {
         for (String member : messages) {
             decodedMessages.add(read(member, SessionState.Message.class));
         }
+        Map<String, SessionState.ToolCall> toolCalls = toolCalls(tools);
+        Map<String, JsonNode> decodedScopes = new TreeMap<>();
+        scopes.forEach((name, value) -> decodedScopes.put(name, read(value, JsonNode.class)));
+        return new SessionState(meta.get("tenant"), meta.get("sessionId"), meta.get("userId"),
+                SessionStatus.valueOf(meta.get("status")), Long.parseLong(meta.get("version")),
+                instant(meta.get("createdAt")), instant(meta.get("updatedAt")),
+                meta.containsKey("metadata") ? (ObjectNode) read(meta.get("metadata"), JsonNode.class) : null,
+                meta.containsKey("summary") ? read(meta.get("summary"), SessionState.Summary.class) : null,
+                decodedMessages, Long.parseLong(meta.get("messageCount")), toolCalls, decodedScopes,
+                Long.parseLong(meta.get("bytes")), meta.get("endedReason"));
+    }
+
+    /** The tool calls a view's tool-call hash holds, by call id in request order. */
+    public static Map<String, SessionState.ToolCall> toolCalls(Map<String, String> tools) {
         List<SessionState.ToolCall> calls = new ArrayList<>();
         tools.forEach((field, value) -> {
             if (field.startsWith("req:")) {
@@ -158,15 +172,7 @@ public final class ViewCodec {
         calls.sort(Comparator.comparingLong(SessionState.ToolCall::requestedVersion));
         Map<String, SessionState.ToolCall> toolCalls = new LinkedHashMap<>();
         calls.forEach(call -> toolCalls.put(call.callId(), call));
-        Map<String, JsonNode> decodedScopes = new TreeMap<>();
-        scopes.forEach((name, value) -> decodedScopes.put(name, read(value, JsonNode.class)));
-        return new SessionState(meta.get("tenant"), meta.get("sessionId"), meta.get("userId"),
-                SessionStatus.valueOf(meta.get("status")), Long.parseLong(meta.get("version")),
-                instant(meta.get("createdAt")), instant(meta.get("updatedAt")),
-                meta.containsKey("metadata") ? (ObjectNode) read(meta.get("metadata"), JsonNode.class) : null,
-                meta.containsKey("summary") ? read(meta.get("summary"), SessionState.Summary.class) : null,
-                decodedMessages, Long.parseLong(meta.get("messageCount")), toolCalls, decodedScopes,
-                Long.parseLong(meta.get("bytes")), meta.get("endedReason"));
+        return toolCalls;
     }
 
     private static Instant instant(String value) {

@@ -1,11 +1,15 @@
 package io.agentstate.query;
 
+import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 import jakarta.enterprise.context.ApplicationScoped;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.agentstate.event.Event;
 import io.agentstate.event.Text;
@@ -28,10 +32,43 @@ public class SessionReader {
     private final ArchiveRepository archive;
     private final MeterRegistry meters;
 
-    SessionReader(SessionViewStore views, ArchiveRepository archive, MeterRegistry meters) {
+    private final ObjectMapper mapper;
+
+    SessionReader(SessionViewStore views, ArchiveRepository archive, MeterRegistry meters, ObjectMapper mapper) {
         this.views = views;
         this.archive = archive;
         this.meters = meters;
+        this.mapper = mapper;
+    }
+
+    /** A session's current state as the JSON body of {@code GET /sessions/{id}}, with its version (the ETag). */
+    public record Served(long version, byte[] json) {
+    }
+
+    /**
+     * The current state as JSON: a cached view is copied as stored ({@link SessionJson}), a missing one is rebuilt and
+     * serialised; 404 when the session has no event.
+     */
+    public Uni<Served> currentJson(SessionKey session) {
+        return views.readRaw(session)
+                .onFailure().recoverWithItem(Optional.empty())
+                .chain(view -> {
+                    if (view.isPresent()) {
+                        meters.counter("agentstate.query.views", "result", "hit").increment();
+                        return Uni.createFrom().item(new Served(Long.parseLong(view.get().meta().get("version")),
+                                SessionJson.write(view.get(), mapper)));
+                    }
+                    meters.counter("agentstate.query.views", "result", "miss").increment();
+                    return rehydrate(session).map(this::served);
+                });
+    }
+
+    private Served served(SessionState state) {
+        try {
+            return new Served(state.version(), mapper.writeValueAsBytes(SessionResponse.from(state)));
+        } catch (JsonProcessingException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** The current state; 404 when the session has no event. */

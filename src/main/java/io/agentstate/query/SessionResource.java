@@ -54,10 +54,11 @@ public class SessionResource {
     @APIResponse(responseCode = "200", description = "The current state", content = @Content(mediaType = JSON, schema = @Schema(implementation = SessionResponse.class)))
     @APIResponse(responseCode = "400", description = "Invalid session id", content = @Content(mediaType = PROBLEM, schema = @Schema(implementation = Problem.class)))
     @APIResponse(responseCode = "404", description = "No such session", content = @Content(mediaType = PROBLEM, schema = @Schema(implementation = Problem.class)))
-    public Uni<RestResponse<SessionResponse>> current(@PathParam("sessionId") String sessionId) {
-        return reader.current(key(sessionId))
-                .map(state -> RestResponse.ResponseBuilder.ok(SessionResponse.from(state))
-                        .header("ETag", "\"" + state.version() + "\"")
+    public Uni<RestResponse<byte[]>> current(@PathParam("sessionId") String sessionId) {
+        // the body is written from the cached view as stored (SessionJson); its schema is SessionResponse's
+        return reader.currentJson(key(sessionId))
+                .map(served -> RestResponse.ResponseBuilder.ok(served.json(), MediaType.APPLICATION_JSON_TYPE)
+                        .header("ETag", "\"" + served.version() + "\"")
                         .build());
     }
 

@@ -69,6 +69,22 @@ public final class Kafka {
         }
     }
 
+    private static KafkaProducer<String, byte[]> burstProducer;
+
+    // One request in flight per partition: a burst into a topic created a moment ago cannot have a later batch
+    // appended before an earlier one that the broker refused while its partitions were still being set up.
+    private static synchronized KafkaProducer<String, byte[]> burstProducer() {
+        if (burstProducer == null) {
+            Properties props = new Properties();
+            props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, LocalStackResource.shared().kafkaBootstrapServers());
+            props.put(ProducerConfig.ACKS_CONFIG, "all");
+            props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+            props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
+            burstProducer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+        }
+        return burstProducer;
+    }
+
     /**
      * Publishes structured-mode CloudEvents (key, JSON) to a topic in this order without waiting between them, so they
      * reach the broker together (and a consumer in one poll), then waits for every acknowledgement.
@@ -80,7 +96,7 @@ public final class Kafka {
                     entry.getValue().getBytes(StandardCharsets.UTF_8));
             record.headers().add(new RecordHeader("content-type",
                     "application/cloudevents+json".getBytes(StandardCharsets.UTF_8)));
-            acks.add(producer().send(record));
+            acks.add(burstProducer().send(record));
         }
         try {
             for (java.util.concurrent.Future<?> ack : acks) {
