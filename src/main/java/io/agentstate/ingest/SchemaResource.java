@@ -24,6 +24,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.agentstate.event.EventCodec;
 import io.agentstate.event.EventType;
+import io.agentstate.event.Text;
 import io.agentstate.platform.Problem;
 import io.agentstate.platform.ProblemException;
 import io.agentstate.security.Requires;
@@ -65,7 +66,7 @@ public class SchemaResource {
     @APIResponse(responseCode = "404", description = "No such schema", content = @Content(mediaType = Problem.MEDIA_TYPE, schema = @Schema(implementation = Problem.class)))
     public ObjectNode schema(@PathParam("name") String name, @Context UriInfo uri) throws IOException {
         if (!list().contains(name)) {
-            throw ProblemException.notFound("no schema " + name + "; GET /schemas lists them");
+            throw ProblemException.notFound("no schema " + Text.bounded(name, Text.MAX_ID) + "; GET /schemas lists them");
         }
         ObjectNode schema;
         try (InputStream in = EventCodec.schema(name.equals(REST_ENVELOPE) ? ENVELOPE : name)) {

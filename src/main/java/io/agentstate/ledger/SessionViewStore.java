@@ -17,12 +17,14 @@ import java.util.function.Supplier;
 import jakarta.enterprise.context.ApplicationScoped;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.platform.LogSafe;
 import io.agentstate.platform.RedisKeys;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.redis.client.Command;
@@ -37,6 +39,8 @@ import io.vertx.mutiny.redis.client.Response;
  */
 @ApplicationScoped
 public class SessionViewStore {
+
+    private static final Logger LOG = Logger.getLogger(SessionViewStore.class);
 
     private static final String APPLY = script("redis/view-apply.lua");
     private static final String READ = script("redis/view-read.lua");
@@ -108,10 +112,16 @@ public class SessionViewStore {
         });
     }
 
+    // A listener's failure is its own: it must never fail the batch's publish, which would be retried for ever.
     private void announceLocally(List<Announcement> announcements) {
         for (Announcement announcement : announcements) {
             for (Consumer<Announcement> listener : localListeners) {
-                listener.accept(announcement);
+                try {
+                    listener.accept(announcement);
+                } catch (RuntimeException e) {
+                    LOG.warnf("A local decision listener failed; the writer falls back to its look-up: %s",
+                            LogSafe.failure(e));
+                }
             }
         }
     }

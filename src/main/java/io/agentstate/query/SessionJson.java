@@ -48,7 +48,7 @@ final class SessionJson {
             raw(json, "summary", meta.get("summary"));
             json.writeArrayFieldStart("messages");
             for (String message : view.messages()) {
-                json.writeRawValue(message);
+                json.writeRawValue(object(message));
             }
             json.writeEndArray();
             json.writeNumberField("messageCount", Long.parseLong(meta.get("messageCount")));
@@ -61,7 +61,7 @@ final class SessionJson {
             json.writeObjectFieldStart("scopes");
             for (Map.Entry<String, String> scope : new TreeMap<>(view.scopes()).entrySet()) {
                 json.writeFieldName(scope.getKey());
-                json.writeRawValue(scope.getValue());
+                json.writeRawValue(object(scope.getValue()));
             }
             json.writeEndObject();
             json.writeNumberField("bytes", Long.parseLong(meta.get("bytes")));
@@ -82,7 +82,16 @@ final class SessionJson {
     private static void raw(JsonGenerator json, String name, String value) throws IOException {
         if (value != null) {
             json.writeFieldName(name);
-            json.writeRawValue(value);
+            json.writeRawValue(object(value));
         }
+    }
+
+    // The ledger writes every piece with Jackson, so each is one JSON object; a piece that is not even shaped like one
+    // (a damaged or foreign view) fails the copy, and the reader answers from PostgreSQL instead.
+    private static String object(String piece) {
+        if (piece.isEmpty() || piece.charAt(0) != '{' || piece.charAt(piece.length() - 1) != '}') {
+            throw new IllegalStateException("a cached view piece is not a JSON object");
+        }
+        return piece;
     }
 }

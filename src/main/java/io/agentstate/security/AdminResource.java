@@ -22,6 +22,7 @@ import org.eclipse.microprofile.openapi.annotations.media.Schema;
 import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.jboss.resteasy.reactive.RestResponse;
 
+import io.agentstate.event.Text;
 import io.agentstate.platform.Problem;
 import io.agentstate.platform.ProblemException;
 import io.agentstate.platform.QueryParams;
@@ -117,7 +118,8 @@ public class AdminResource {
                     "remove key " + keyId + " from agent-state.auth.api-keys-file to revoke it"));
         }
         return keys.revoke(admin, keyId)
-                .map(revoked -> revoked.orElseThrow(() -> ProblemException.notFound("no API key " + keyId)))
+                .map(revoked -> revoked
+                        .orElseThrow(() -> ProblemException.notFound("no API key " + Text.bounded(keyId, Text.MAX_ID))))
                 .call(revoked -> log.record(admin, "key.revoked", keyId))
                 .map(KeyResponse::from);
     }

@@ -613,6 +613,17 @@ class EventCodecTest {
                 Map.of("ce_specversion", "1.0", "ce_tenant", "acme", "ce_type", "t3"))).get()
                 .isEqualTo(new EventCodec.RecordPeek(java.util.Set.of("acme"), java.util.Set.of("t3")));
 
+        // every value counts, however the JSON spells it: a repeated member, an escape, a later batch element
+        assertThat(codec.peekRecord(bytes("{\"type\":\"x\",\"type\":\"agentstate.session.erased\"}"), Map.of())).get()
+                .extracting(EventCodec.RecordPeek::types).asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.ITERABLE)
+                .contains("agentstate.session.erased");
+        assertThat(codec.peekRecord(bytes("{\"type\":\"agentstate.session.\\u0065rased\"}"), Map.of())).get()
+                .extracting(EventCodec.RecordPeek::types).asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.ITERABLE)
+                .containsExactly("agentstate.session.erased");
+        assertThat(codec.peekRecord(bytes("[{\"type\":\"t1\"},{\"type\":\"agentstate.session.erased\",\"tenant\":\"b\"}]"),
+                Map.of())).get().isEqualTo(new EventCodec.RecordPeek(java.util.Set.of("b"),
+                        java.util.Set.of("t1", "agentstate.session.erased")));
+
         // what a quick look cannot read is left to the whole decode, which gives the reason
         for (String unreadable : List.of("{\"tenant\":7}", "[{\"type\":[]}]", "not json", "{\"a\":1} {}", "\"text\"",
                 "[1]")) {
