@@ -145,12 +145,10 @@ public class DecisionWaiter {
     public final class Registration {
         private final Key key;
         private final Waiting entry;
-        private final CompletableFuture<Decision> future;
 
         private Registration(Key key, Waiting entry) {
             this.key = key;
             this.entry = entry;
-            this.future = entry.future();
         }
 
         /**
@@ -176,6 +174,7 @@ public class DecisionWaiter {
 
         // a dependent stage per attempt, so timing out one attempt never cancels the future the channel completes
         private Uni<Optional<Decision>> announced(Duration wait) {
+            CompletableFuture<Decision> future = entry.future();
             if ((wait.isNegative() || wait.isZero()) && !future.isDone()) {
                 return Uni.createFrom().item(Optional.empty());
             }

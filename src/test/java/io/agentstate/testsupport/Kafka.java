@@ -43,13 +43,18 @@ public final class Kafka {
 
     private static synchronized KafkaProducer<String, byte[]> producer() {
         if (producer == null) {
-            Properties props = new Properties();
-            props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, LocalStackResource.shared().kafkaBootstrapServers());
-            props.put(ProducerConfig.ACKS_CONFIG, "all");
-            props.put(ProducerConfig.LINGER_MS_CONFIG, "1");
-            producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+            producer = newProducer(Map.of(ProducerConfig.LINGER_MS_CONFIG, "1"));
         }
         return producer;
+    }
+
+    // acks=all to the local stack, with the settings a caller adds
+    private static KafkaProducer<String, byte[]> newProducer(Map<String, String> settings) {
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, LocalStackResource.shared().kafkaBootstrapServers());
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.putAll(settings);
+        return new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
     }
 
     /** Publishes a record to the event log and waits for the broker's acknowledgement. */
@@ -75,12 +80,8 @@ public final class Kafka {
     // appended before an earlier one that the broker refused while its partitions were still being set up.
     private static synchronized KafkaProducer<String, byte[]> burstProducer() {
         if (burstProducer == null) {
-            Properties props = new Properties();
-            props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, LocalStackResource.shared().kafkaBootstrapServers());
-            props.put(ProducerConfig.ACKS_CONFIG, "all");
-            props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
-            props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
-            burstProducer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+            burstProducer = newProducer(Map.of(ProducerConfig.LINGER_MS_CONFIG, "5",
+                    ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1"));
         }
         return burstProducer;
     }
