@@ -100,6 +100,16 @@ public class TurnRecorder {
         String id = assistantId(turnId, attempt);
         return ingest.decision(session.tenant(), session.sessionId(), id)
                 .chain(stored -> {
+                    if (stored.isEmpty() && attempt == 1) {
+                        // a key already used for a turn of another session is refused before the model is asked
+                        return ingest.decidedForAnotherSession(session.tenant(), session.sessionId(), id)
+                                .map(elsewhere -> {
+                                    if (elsewhere) {
+                                        throw anotherSession();
+                                    }
+                                    return new Lookup(Optional.empty(), attempt);
+                                });
+                    }
                     if (stored.isEmpty()) {
                         return Uni.createFrom().item(new Lookup(Optional.empty(), attempt));
                     }
@@ -127,9 +137,7 @@ public class TurnRecorder {
                 .map(result -> judge(session, result.decision().orElseThrow(() -> busy(turnId)), reply))
                 // the key names a turn of another session: no retry can record this one, and asking again would only
                 // call the model again
-                .onFailure(TurnRecorder::keyOfAnotherSession).transform(failure -> new ProblemException(Problem.of(409,
-                        "turn-refused", "Turn refused",
-                        "this Idempotency-Key was already used for a turn of another session; use a new key")))
+                .onFailure(TurnRecorder::keyOfAnotherSession).transform(failure -> anotherSession())
                 // This attempt's ids were decided meanwhile with another reply (a repeat after a 503 ledger-busy asked
                 // the model again): the turn's lookup finds what was recorded.
                 .onFailure(TurnRecorder::keyReused).recoverWithUni(() -> ingest.decision(session.tenant(), session.sessionId(),
@@ -178,12 +186,16 @@ public class TurnRecorder {
     /** The 409 of a refused turn. */
     public ProblemException refused(SessionKey session, Decision decision) {
         if (!decision.sessionId().equals(session.sessionId())) {
-            return new ProblemException(Problem.of(409, "turn-refused", "Turn refused",
-                    "this Idempotency-Key was already used for a turn of another session; use a new key"));
+            return anotherSession();
         }
         return new ProblemException(Problem.of(409, "turn-refused", "Turn refused",
                 decision.reason() != null ? decision.reason() : "the ledger refused the turn")
                 .with("currentVersion", decision.currentVersion()));
+    }
+
+    private static ProblemException anotherSession() {
+        return new ProblemException(Problem.of(409, "turn-refused", "Turn refused",
+                "this Idempotency-Key was already used for a turn of another session; use a new key"));
     }
 
     /** The 409 of a turn that kept losing the race until its deadline; the key stays usable. */

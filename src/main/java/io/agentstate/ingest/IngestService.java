@@ -156,6 +156,12 @@ public class IngestService {
                                         .map(s -> asDecision(s, List.of(eventId)))));
     }
 
+    /** True when an event id of this tenant was decided for another session than this one. */
+    public Uni<Boolean> decidedForAnotherSession(String tenant, String sessionId, String eventId) {
+        return archive.decision(tenant, eventId).map(stored -> stored.isPresent()
+                && !stored.get().sessionId().equals(sessionId));
+    }
+
     /** Erases a session everywhere, through the log; 404 when it has no event. */
     public Uni<AppendResult> erase(String tenant, String sessionId, String idempotencyKey) {
         EventCodec.checkSessionId(sessionId);

@@ -97,7 +97,9 @@ public class ArchiveRepository {
     }
 
     public Uni<Optional<SessionHead>> head(SessionKey session) {
-        return pool.preparedQuery("SELECT * FROM session_heads WHERE tenant = $1 AND session_id = $2")
+        return pool.preparedQuery("SELECT h.tenant, h.session_id, " + LedgerRepository.HEAD_COLUMNS + " FROM "
+                + "session_heads h LEFT JOIN session_generations g ON g.tenant = h.tenant AND g.session_id = h.session_id "
+                + "WHERE h.tenant = $1 AND h.session_id = $2")
                 .execute(Tuple.of(session.tenant(), session.sessionId()))
                 .map(rows -> rows.size() == 0 ? Optional.<SessionHead> empty()
                         : Optional.of(LedgerRepository.head(rows.iterator().next())));
@@ -106,8 +108,10 @@ public class ArchiveRepository {
     /** The state at a version: the latest snapshot at or before it, then the archived events up to it, folded. */
     public Uni<SessionState> stateAt(SessionKey session, long version) {
         // a snapshot of another format was written by another fold: replaying from an older base is always right (I4)
+        // and only a snapshot of the id's current life (one folded just before an erasure may have been stored after it)
         return prepared(session).chain(() -> pool.preparedQuery("SELECT version, state FROM snapshots WHERE tenant = $1 "
-                + "AND session_id = $2 AND version <= $3 AND format = $4 ORDER BY version DESC LIMIT 1")
+                + "AND session_id = $2 AND version <= $3 AND format = $4 AND generation = " + GENERATION
+                + " ORDER BY version DESC LIMIT 1")
                 .execute(Tuple.of(session.tenant(), session.sessionId(), version, ViewCodec.SNAPSHOT_FORMAT)))
                 .map(rows -> rows.size() == 0 ? SessionState.empty(session.tenant(), session.sessionId())
                         : snapshot(session, rows.iterator().next()))
@@ -299,6 +303,10 @@ public class ArchiveRepository {
         return buffer == null ? null : buffer.getBytes();
     }
 
+    // the id's current generation, in a statement whose $1 and $2 are the tenant and the session
+    private static final String GENERATION = "coalesce((SELECT generation FROM session_generations WHERE tenant = $1 "
+            + "AND session_id = $2), 0)";
+
     /** The decision taken for an event id, if any. */
     public Uni<Optional<StoredDecision>> decision(String tenant, String eventId) {
         return pool.preparedQuery("SELECT * FROM decisions WHERE tenant = $1 AND event_id = $2")
@@ -312,26 +320,28 @@ public class ArchiveRepository {
      * {@code kept} snapshots of the current format: storage stays proportional to the session, not to its square, and
      * an older version is read from an older snapshot or from the start of the archive.
      */
-    public Uni<Void> saveSnapshot(SessionState state, int kept) {
-        // only while the session still holds that version: an erasure during the fold must not leave a snapshot behind;
+    public Uni<Void> saveSnapshot(SessionState state, long generation, int kept) {
+        // only while the session's life still holds that version: a snapshot of a life erased during the fold is not
+        // stored (and one stored by a race with the erasure's commit is of an older generation, which reads ignore);
         // and only under the key it had: a user forgotten meanwhile must not get their content back in a snapshot sealed
         // with a key made for it (no key is made here, and the row must still exist when the snapshot is stored)
         String owner = DataKeys.sessionOwner(state.sessionId());
         return keys.prepareExisting(state.tenant(), List.of(owner)).chain(() -> !keys.present(state.tenant(), owner)
                 ? Uni.createFrom().voidItem()
-                : pool.preparedQuery("INSERT INTO snapshots (tenant, session_id, version, state, format) "
-                        + "SELECT $1, $2, $3, $4, $6 WHERE EXISTS (SELECT 1 FROM session_heads WHERE tenant = $1 "
-                        + "AND session_id = $2 AND version >= $3 AND created_at = $5) AND EXISTS (SELECT 1 FROM data_keys "
-                        + "WHERE tenant = $1 AND owner = $7) ON CONFLICT DO NOTHING")
+                : pool.preparedQuery("INSERT INTO snapshots (tenant, session_id, version, state, format, generation) "
+                        + "SELECT $1, $2, $3, $4, $6, $5 WHERE EXISTS (SELECT 1 FROM session_heads WHERE tenant = $1 "
+                        + "AND session_id = $2 AND version >= $3) AND " + GENERATION + " = $5 AND EXISTS (SELECT 1 FROM "
+                        + "data_keys WHERE tenant = $1 AND owner = $7) ON CONFLICT DO NOTHING")
                         .execute(Tuple.from(java.util.Arrays.asList(state.tenant(), state.sessionId(), state.version(),
                                 io.vertx.core.buffer.Buffer.buffer(keys.seal(state.tenant(), owner,
                                         "snapshot:" + state.version(),
                                         ViewCodec.write(state).getBytes(java.nio.charset.StandardCharsets.UTF_8))),
-                                LedgerRepository.offset(state.createdAt()), ViewCodec.SNAPSHOT_FORMAT, owner)))
+                                generation, ViewCodec.SNAPSHOT_FORMAT, owner)))
                         .replaceWithVoid())
                 .chain(() -> pool.preparedQuery("DELETE FROM snapshots WHERE tenant = $1 AND session_id = $2 "
-                        + "AND (format <> $3 OR version < (SELECT min(version) FROM (SELECT version FROM snapshots "
-                        + "WHERE tenant = $1 AND session_id = $2 AND format = $3 ORDER BY version DESC LIMIT $4) newest))")
+                        + "AND (format <> $3 OR generation <> " + GENERATION + " OR version < (SELECT min(version) "
+                        + "FROM (SELECT version FROM snapshots WHERE tenant = $1 AND session_id = $2 AND format = $3 "
+                        + "AND generation = " + GENERATION + " ORDER BY version DESC LIMIT $4) newest))")
                         .execute(Tuple.of(state.tenant(), state.sessionId(), ViewCodec.SNAPSHOT_FORMAT, kept)))
                 .replaceWithVoid();
     }

@@ -79,15 +79,20 @@ public final class BatchDecider {
             List<String> tags, Instant recordedAt) {
     }
 
-    /** The view changes of one session: valid only on a view at {@code fromVersion}. */
-    public record ViewUpdate(SessionKey session, long fromVersion, long toVersion, List<ViewCodec.Op> ops) {
+    /** The view changes of one session: valid only on a view of that generation at {@code fromVersion}. */
+    public record ViewUpdate(SessionKey session, long generation, long fromVersion, long toVersion,
+            List<ViewCodec.Op> ops) {
+    }
+
+    /** A session erased by the batch: the partition of its erasure and the generation its next life has. */
+    public record Erasure(int partition, long generation) {
     }
 
     /** Everything one batch writes; {@code chainHeads} holds the signed audit chain head of every session it touched. */
     public record Result(List<EventRow> events, List<StoredDecision> decisions, List<RejectionRow> rejections,
             Map<SessionKey, SessionHead> heads, List<ToolCallRow> toolCalls, List<ScopeRow> scopes,
             List<MemoryRow> memories, List<ViewUpdate> views, List<Reply> answers, Map<Decision.Outcome, Integer> counts,
-            List<SessionHead> snapshotsDue, Map<SessionKey, Integer> erased,
+            List<SessionHead> snapshotsDue, Map<SessionKey, Erasure> erased,
             Map<SessionKey, AuditSigner.SignedHead> chainHeads) {
 
         /** The decisions writers wait for, in log order. */
@@ -140,7 +145,7 @@ public final class BatchDecider {
         private final List<Reply> replies = new ArrayList<>();
         private final Map<Decision.Outcome, Integer> counts = new LinkedHashMap<>();
         private final List<SessionHead> snapshotsDue = new ArrayList<>();
-        private final Map<SessionKey, Integer> erased = new LinkedHashMap<>();
+        private final Map<SessionKey, Erasure> erased = new LinkedHashMap<>();
 
         Run(Context context) {
             this.decisions = new HashMap<>(context.decisions());
@@ -166,7 +171,7 @@ public final class BatchDecider {
             changedHeads.forEach((key, head) -> {
                 List<ViewCodec.Op> ops = viewOps.computeIfAbsent(key, k -> new ArrayList<>());
                 ops.addAll(ViewCodec.headFields(head));
-                views.add(new ViewUpdate(key, viewFrom.get(key), head.version(), ops));
+                views.add(new ViewUpdate(key, head.generation(), viewFrom.get(key), head.version(), ops));
             });
             // Heads are signed once per batch, whatever the batch did to them: the newest entries are always covered by
             // a signature, and HMAC costs microseconds against a batch's transaction.
@@ -255,7 +260,7 @@ public final class BatchDecider {
                 }
                 String reason = head.rejection(batch.first(), Map.of());
                 return reason != null ? refuse(entry, key, head, Decision.Outcome.REJECTED, reason)
-                        : erase(entry, key);
+                        : erase(entry, key, head);
             }
             Map<String, ToolCallStatus> calls = new HashMap<>();
             SessionHead next = head;
@@ -377,7 +382,7 @@ public final class BatchDecider {
         }
 
         // Forgets everything this batch and the stores hold of the session; a later event starts it again at version 1.
-        private Decision erase(LogEntry entry, SessionKey key) {
+        private Decision erase(LogEntry entry, SessionKey key, SessionHead head) {
             Event event = entry.batch().first();
             eventRows.removeIf(row -> row.tenant().equals(key.tenant()) && row.sessionId().equals(key.sessionId()));
             rejectionRows.removeIf(row -> row.tenant().equals(key.tenant()) && row.sessionId().equals(key.sessionId()));
@@ -396,8 +401,9 @@ public final class BatchDecider {
             chains.put(key, AuditChain.Link.GENESIS);
             viewFrom.remove(key);
             viewOps.remove(key);
-            heads.put(key, SessionHead.empty(key.tenant(), key.sessionId()));
-            erased.put(key, entry.partition());
+            SessionHead next = SessionHead.empty(key.tenant(), key.sessionId(), head.generation() + 1);
+            heads.put(key, next);
+            erased.put(key, new Erasure(entry.partition(), next.generation()));
             StoredDecision row = new StoredDecision(key.tenant(), event.id(), key.sessionId(), Decision.Outcome.ACCEPTED,
                     null, null, 0, null, entry.batch().fingerprint());
             decisions.put(new DecisionKey(key.tenant(), event.id()), row);

@@ -207,9 +207,12 @@ public class LedgerRepository {
                 row.getLong("current_version"), row.getString("reason"), row.getString("fingerprint"));
     }
 
+    // A session id erased before has no head but a generation: its next life starts after it.
     private Uni<Map<SessionKey, SessionHead>> loadHeads(SqlConnection connection, Set<SessionKey> sessions) {
-        return connection.preparedQuery("SELECT h.* FROM unnest($1::text[], $2::text[]) AS k(tenant, session_id) "
-                + "JOIN session_heads h ON h.tenant = k.tenant AND h.session_id = k.session_id")
+        return connection.preparedQuery("SELECT k.tenant, k.session_id, " + HEAD_COLUMNS + " FROM unnest($1::text[], "
+                + "$2::text[]) AS k(tenant, session_id) LEFT JOIN session_heads h ON h.tenant = k.tenant AND "
+                + "h.session_id = k.session_id LEFT JOIN session_generations g ON g.tenant = k.tenant AND "
+                + "g.session_id = k.session_id WHERE h.tenant IS NOT NULL OR g.tenant IS NOT NULL")
                 .execute(Tuple.of(column(sessions, SessionKey::tenant), column(sessions, SessionKey::sessionId)))
                 .map(rows -> {
                     Map<SessionKey, SessionHead> heads = new HashMap<>();
@@ -221,12 +224,22 @@ public class LedgerRepository {
                 });
     }
 
-    /** A head row as a record. */
+    /** The head's columns after {@code tenant, session_id}, from {@code session_heads h} and {@code session_generations g}. */
+    static final String HEAD_COLUMNS = "h.version, h.status, h.user_id, h.created_at, h.updated_at, h.message_count, "
+            + "h.summary_through, h.bytes, coalesce(g.generation, 0) AS generation";
+
+    /** A head row ({@code tenant, session_id, }{@link #HEAD_COLUMNS}) as a record; an erased id's row has no version. */
     static SessionHead head(Row row) {
-        return new SessionHead(row.getString("tenant"), row.getString("session_id"), row.getLong("version"),
+        String tenant = row.getString("tenant");
+        String session = row.getString("session_id");
+        long generation = row.getLong("generation");
+        if (row.getValue("version") == null) {
+            return SessionHead.empty(tenant, session, generation);
+        }
+        return new SessionHead(tenant, session, row.getLong("version"),
                 SessionStatus.valueOf(row.getString("status")), row.getString("user_id"),
                 instant(row.getOffsetDateTime("created_at")), instant(row.getOffsetDateTime("updated_at")),
-                row.getLong("message_count"), row.getLong("summary_through"), row.getLong("bytes"));
+                row.getLong("message_count"), row.getLong("summary_through"), row.getLong("bytes"), generation);
     }
 
     private Uni<Map<BatchDecider.ToolKey, ToolCallStatus>> loadTools(SqlConnection connection,
@@ -303,6 +316,14 @@ public class LedgerRepository {
                         + "$2::text[]) AS k(tenant, session_id) WHERE t.tenant = k.tenant AND t.session_id = k.session_id")
                         .execute(Tuple.of(column(erased, SessionKey::tenant), column(erased, SessionKey::sessionId)))));
             }
+            // the one row an erasure keeps: the id's generation, so no write of an earlier life can pass for the next
+            List<Long> generations = new ArrayList<>();
+            erased.forEach(session -> generations.add(result.erased().get(session).generation()));
+            steps.add(step(connection.preparedQuery("INSERT INTO session_generations (tenant, session_id, generation) "
+                    + "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT (tenant, session_id) "
+                    + "DO UPDATE SET generation = EXCLUDED.generation")
+                    .execute(Tuple.of(column(erased, SessionKey::tenant), column(erased, SessionKey::sessionId),
+                            generations.toArray(Long[]::new)))));
         }
         if (!result.events().isEmpty()) {
             List<BatchDecider.EventRow> rows = result.events();
@@ -424,7 +445,7 @@ public class LedgerRepository {
         List<Uni<Void>> steps = new ArrayList<>();
         Map<SessionKey, Integer> partitionOf = new LinkedHashMap<>();
         result.events().forEach(row -> partitionOf.put(new SessionKey(row.tenant(), row.sessionId()), row.partition()));
-        partitionOf.putAll(result.erased());
+        result.erased().forEach((session, erasure) -> partitionOf.put(session, erasure.partition()));
         partitionOf.forEach((session, partition) -> sessionsByPartition.computeIfAbsent(partition, p -> new ArrayList<>())
                 .add(session.tenant() + "/" + session.sessionId()));
         for (Map.Entry<Integer, Long> last : lastOffsets.entrySet()) {

@@ -21,12 +21,19 @@ import io.agentstate.event.EventType;
  * @param messageCount messages ever appended
  * @param summaryThrough the version the latest summary covers, 0 if none
  * @param bytes archived size of every applied event
+ * @param generation how many times the session id was erased: each erasure starts a new life at version 0, and the
+ *        pair (generation, version) orders every state the id ever had (views and snapshots carry it)
  */
 public record SessionHead(String tenant, String sessionId, long version, SessionStatus status, String userId,
-        Instant createdAt, Instant updatedAt, long messageCount, long summaryThrough, long bytes) {
+        Instant createdAt, Instant updatedAt, long messageCount, long summaryThrough, long bytes, long generation) {
 
     public static SessionHead empty(String tenant, String sessionId) {
-        return new SessionHead(tenant, sessionId, 0, SessionStatus.NEW, null, null, null, 0, 0, 0);
+        return empty(tenant, sessionId, 0);
+    }
+
+    /** A session id with no event in its current life, erased {@code generation} times before. */
+    public static SessionHead empty(String tenant, String sessionId, long generation) {
+        return new SessionHead(tenant, sessionId, 0, SessionStatus.NEW, null, null, null, 0, 0, 0, generation);
     }
 
     /**
@@ -76,13 +83,13 @@ public record SessionHead(String tenant, String sessionId, long version, Session
             case SUMMARY_RECORDED -> through = ((EventData.SummaryRecorded) event.payload()).throughVersion();
             case SESSION_ENDED -> nextStatus = SessionStatus.ENDED;
             case SESSION_ERASED -> {
-                return empty(tenant, sessionId);
+                return empty(tenant, sessionId, generation + 1);
             }
             case TOOL_REQUESTED, TOOL_COMPLETED, STATE_PATCHED, MEMORY_RECORDED, CUSTOM -> {
                 // no head field changes
             }
         }
         return new SessionHead(tenant, sessionId, newVersion, nextStatus, nextUser,
-                createdAt != null ? createdAt : event.time(), event.time(), messages, through, bytes + size);
+                createdAt != null ? createdAt : event.time(), event.time(), messages, through, bytes + size, generation);
     }
 }

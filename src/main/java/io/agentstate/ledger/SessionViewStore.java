@@ -77,13 +77,13 @@ public class SessionViewStore {
         List<Request> announcements = new ArrayList<>();
         List<Announcement> local = new ArrayList<>();
         return shas().chain(() -> {
-            for (SessionKey session : result.erased().keySet()) {
-                // The session starts again at version 0: its floor goes with its view.
-                requests.add(delete(session).arg(RedisKeys.floor(session.tenant(), session.sessionId())));
-            }
+            result.erased().forEach((session, erasure) ->
+            // The session starts again at version 0 of its next generation: the floor rises to it and the view of the
+            // erased life goes, so no late write of that life (a paused former owner's) can bring it back.
+            requests.add(script(applySha, "erase", session, erasure.generation(), 0, 0, ttl, List.of())));
             for (BatchDecider.ViewUpdate view : result.views()) {
-                requests.add(script(applySha, "apply", view.session(), view.fromVersion(), view.toVersion(), ttl,
-                        view.ops()));
+                requests.add(script(applySha, "apply", view.session(), view.generation(), view.fromVersion(),
+                        view.toVersion(), ttl, view.ops()));
                 announcements.add(Request.cmd(Command.PUBLISH)
                         .arg(RedisKeys.changes(view.session().tenant(), view.session().sessionId()))
                         .arg(Long.toString(view.toVersion())));
@@ -167,11 +167,14 @@ public class SessionViewStore {
         });
     }
 
-    /** Installs a rebuilt view unless a newer one is already cached; true when installed. */
-    public Uni<Boolean> install(SessionState state) {
+    /**
+     * Installs a rebuilt view of the session's life {@code generation} unless a newer one is already cached or committed;
+     * true when installed.
+     */
+    public Uni<Boolean> install(SessionState state, long generation) {
         String ttl = Long.toString(config.ledger().viewTtl().toMillis());
-        return shas().chain(() -> send(script(applySha, "install", new SessionKey(state.tenant(), state.sessionId()), 0,
-                state.version(), ttl, ViewCodec.install(state))))
+        return shas().chain(() -> send(script(applySha, "install", new SessionKey(state.tenant(), state.sessionId()),
+                generation, 0, state.version(), ttl, ViewCodec.install(state))))
                 .map(response -> response != null && response.toLong() == 1L);
     }
 
@@ -180,8 +183,8 @@ public class SessionViewStore {
      * is still the session's (the reader checks the head once more after the install). True when the rebuilt view is
      * in Redis and current; false when Redis refused it (the ledger is past it) or it was dropped.
      */
-    public Uni<Boolean> installRebuilt(SessionState state, Supplier<Uni<Boolean>> stillCurrent) {
-        return install(state)
+    public Uni<Boolean> installRebuilt(SessionState state, long generation, Supplier<Uni<Boolean>> stillCurrent) {
+        return install(state, generation)
                 .chain(installed -> !installed ? Uni.createFrom().item(false)
                         : stillCurrent.get().chain(current -> current ? Uni.createFrom().item(true)
                                 : invalidate(List.of(new SessionKey(state.tenant(), state.sessionId())))
@@ -251,14 +254,14 @@ public class SessionViewStore {
         return del;
     }
 
-    private static Request script(String sha, String mode, SessionKey session, long from, long to, String ttl,
-            List<ViewCodec.Op> ops) {
+    private static Request script(String sha, String mode, SessionKey session, long generation, long from, long to,
+            String ttl, List<ViewCodec.Op> ops) {
         Request request = Request.cmd(Command.EVALSHA).arg(sha).arg(5);
         for (String key : RedisKeys.view(session.tenant(), session.sessionId())) {
             request.arg(key);
         }
         request.arg(RedisKeys.floor(session.tenant(), session.sessionId()));
-        request.arg(mode).arg(Long.toString(from)).arg(Long.toString(to)).arg(ttl);
+        request.arg(mode).arg(Long.toString(generation)).arg(Long.toString(from)).arg(Long.toString(to)).arg(ttl);
         for (ViewCodec.Op op : ops) {
             request.arg(String.valueOf(op.code())).arg(op.field());
             if (op.value() != null) {

@@ -40,7 +40,7 @@ public class Snapshotter {
             }
             SessionKey session = new SessionKey(head.tenant(), head.sessionId());
             archive.stateAt(session, head.version())
-                    .chain(state -> archive.saveSnapshot(state, kept))
+                    .chain(state -> archive.saveSnapshot(state, head.generation(), kept))
                     .eventually(() -> {
                         running.decrementAndGet();
                     })

@@ -106,7 +106,7 @@ public final class ViewCodec {
     public static List<Op> install(SessionState state) {
         List<Op> ops = new ArrayList<>(headFields(new SessionHead(state.tenant(), state.sessionId(), state.version(),
                 state.status(), state.userId(), state.createdAt(), state.updatedAt(), state.messageCount(),
-                state.summary() != null ? state.summary().throughVersion() : 0, state.bytes())));
+                state.summary() != null ? state.summary().throughVersion() : 0, state.bytes(), 0)));
         if (state.metadata() != null) {
             ops.add(meta("metadata", state.metadata()));
         }

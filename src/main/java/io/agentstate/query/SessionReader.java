@@ -110,28 +110,33 @@ public class SessionReader {
     // more fold at the newer head, answers instead, so a reader never gets less than what was acknowledged.
     private Uni<SessionState> rebuild(SessionKey session) {
         return fold(session)
-                .chain(state -> views.installRebuilt(state, () -> stillCurrent(session, state))
+                .chain(folded -> views.installRebuilt(folded.state(), folded.generation(),
+                        () -> stillCurrent(session, folded))
                         // no Redis: the fold is exact at the head it read, and nothing was cached
                         .onFailure().recoverWithItem(true)
-                        .chain(current -> current ? Uni.createFrom().item(state)
+                        .chain(current -> current ? Uni.createFrom().item(folded.state())
                                 : views.read(session)
                                         .chain(view -> view.isPresent() ? Uni.createFrom().item(view.get())
-                                                : fold(session))))
+                                                : fold(session).map(Folded::state))))
                 .invoke(() -> meters.counter("agentstate.query.rehydrations").increment());
     }
 
-    private Uni<SessionState> fold(SessionKey session) {
-        return archive.head(session)
-                .map(head -> head.orElseThrow(() -> notFound(session)))
-                .chain(head -> archive.stateAt(session, head.version()));
+    // A state folded from PostgreSQL, with the generation (the life of the session id) it belongs to.
+    private record Folded(SessionState state, long generation) {
     }
 
-    // The floor in Redis refuses an install the ledger has already overtaken; an erasure (which starts the session
-    // again at version 0) is caught here: the first event's time tells two lives of one id apart.
-    private Uni<Boolean> stillCurrent(SessionKey session, SessionState installed) {
+    private Uni<Folded> fold(SessionKey session) {
         return archive.head(session)
-                .map(head -> head.isPresent() && head.get().version() <= installed.version()
-                        && java.util.Objects.equals(head.get().createdAt(), installed.createdAt()));
+                .map(head -> head.orElseThrow(() -> notFound(session)))
+                .chain(head -> archive.stateAt(session, head.version()).map(state -> new Folded(state, head.generation())));
+    }
+
+    // Redis refuses an install the ledger has already overtaken, in this life or a later one (its floor); the head read
+    // once more after the install catches a commit that raced it.
+    private Uni<Boolean> stillCurrent(SessionKey session, Folded installed) {
+        return archive.head(session)
+                .map(head -> head.isPresent() && head.get().generation() == installed.generation()
+                        && head.get().version() <= installed.state().version());
     }
 
     /** The state right after a version. */

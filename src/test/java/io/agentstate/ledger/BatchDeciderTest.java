@@ -53,7 +53,7 @@ class BatchDeciderTest {
     }
 
     private static SessionHead headAt(String sessionId, long version) {
-        return new SessionHead(T, sessionId, version, SessionStatus.ACTIVE, "u1", Events.T0, Events.T0, 0, 0, 0);
+        return new SessionHead(T, sessionId, version, SessionStatus.ACTIVE, "u1", Events.T0, Events.T0, 0, 0, 0, 0);
     }
 
     private static Context withHead(String sessionId, long version) {
@@ -498,7 +498,12 @@ class BatchDeciderTest {
 
         Result result = decider.decide(entries, context);
 
-        assertThat(result.erased()).containsOnlyKeys(key("s1"));
+        assertThat(result.erased()).containsExactly(Map.entry(key("s1"), new BatchDecider.Erasure(0, 1)));
+        // the next life is the next generation, in its head and in its view, so no write of the old one passes for it
+        assertThat(result.heads().get(key("s1"))).extracting(SessionHead::version, SessionHead::generation)
+                .containsExactly(1L, 1L);
+        assertThat(result.views()).extracting(BatchDecider.ViewUpdate::generation, BatchDecider.ViewUpdate::fromVersion,
+                BatchDecider.ViewUpdate::toVersion).containsExactly(tuple(1L, 0L, 1L));
         assertThat(result.events()).extracting(EventRow::version, EventRow::chainSeq).containsExactly(tuple(1L, 1L));
         assertThat(result.events().get(0).chainHash())
                 .isEqualTo(AuditChain.append(AuditChain.Link.GENESIS, result.events().get(0).auditEntry()).hash());
@@ -719,7 +724,7 @@ class BatchDeciderTest {
         private static SessionHead postgres(SessionHead head) {
             return new SessionHead(head.tenant(), head.sessionId(), head.version(), head.status(), head.userId(),
                     micros(head.createdAt()), micros(head.updatedAt()), head.messageCount(), head.summaryThrough(),
-                    head.bytes());
+                    head.bytes(), head.generation());
         }
 
         private static Instant micros(Instant time) {

@@ -36,6 +36,8 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Tuple;
 
 /** The invariants of DESIGN §2 on the real stack, one session (or a few) per test. */
 @QuarkusTest
@@ -49,6 +51,12 @@ class LedgerInvariantsTest {
 
     @Inject
     EventCodec codec;
+
+    @Inject
+    ArchiveRepository archive;
+
+    @Inject
+    Pool pool;
 
     private static String message(String session, String id, String content) {
         return """
@@ -291,9 +299,12 @@ class LedgerInvariantsTest {
         given().get("/sessions/{id}/events", session).then().statusCode(404);
         given().get("/sessions/{id}/state?version=5", session).then().statusCode(404);
         given().get("/users/{u}/memories", user).then().statusCode(200).body("size()", equalTo(0));
-        // the view is gone at once; short-lived decision keys (ids and versions, no content) expire on their own
+        // the view is gone at once; short-lived decision keys (ids and versions, no content) expire on their own, and
+        // the floor holds the generation the id's next life starts at, so no late write of this one can come back
         assertThat(redis.key().keys("as:{default:" + session + "}:*"))
-                .allMatch(key -> key.startsWith("as:{default:" + session + "}:decision:"));
+                .allMatch(key -> key.startsWith("as:{default:" + session + "}:decision:")
+                        || key.equals("as:{default:" + session + "}:floor"));
+        assertThat(redis.value(String.class).get("as:{default:" + session + "}:floor")).isEqualTo("1:0");
         given().delete("/sessions/{id}", session).then().statusCode(404);
 
         post(session, session + "-again", null, """
@@ -307,6 +318,35 @@ class LedgerInvariantsTest {
         redis.flushall();
         assertThat(given().get("/sessions/{id}", session).jsonPath().getList("messages.content", String.class))
                 .containsExactly("anew");
+
+        // a snapshot folded in the erased life and stored late (a race with the erasure's commit) is refused, and
+        // one of the current life is kept
+        SessionKey key = new SessionKey("default", session);
+        SessionState oldLife = SessionState.empty("default", session).apply(codec.decodeArchived(
+                message(session, session + "-old", "erased").getBytes(StandardCharsets.UTF_8)), 1, 100);
+        archive.saveSnapshot(oldLife, 0, 3).await().atMost(Duration.ofSeconds(10));
+        assertThat(snapshotGenerations(session)).isEmpty();
+        archive.saveSnapshot(archive.stateAt(key, 1).await().atMost(Duration.ofSeconds(10)), 1, 3)
+                .await().atMost(Duration.ofSeconds(10));
+        assertThat(snapshotGenerations(session)).containsExactly(1L);
+
+        // and a second erasure is a second generation
+        given().delete("/sessions/{id}", session).then().statusCode(204);
+        assertThat(redis.value(String.class).get("as:{default:" + session + "}:floor")).isEqualTo("2:0");
+        post(session, session + "-third", null, """
+                {"source":"agent://t","type":"agentstate.message.appended","data":{"role":"user","content":"third"}}""")
+                .then().statusCode(201).body("version", equalTo(1));
+        assertThat(given().get("/sessions/{id}", session).jsonPath().getList("messages.content", String.class))
+                .containsExactly("third");
+        assertThat(redis.value(String.class).get("as:{default:" + session + "}:floor")).isEqualTo("2:1");
+    }
+
+    private List<Long> snapshotGenerations(String session) {
+        List<Long> generations = new ArrayList<>();
+        pool.preparedQuery("SELECT generation FROM snapshots WHERE tenant = 'default' AND session_id = $1")
+                .execute(Tuple.of(session)).await().atMost(Duration.ofSeconds(10))
+                .forEach(row -> generations.add(row.getLong("generation")));
+        return generations;
     }
 
     // A mix of every state-changing type, sent as one atomic batch per 10 events so the test stays quick.

@@ -21,7 +21,7 @@ class SessionHeadTest {
     private final Events s1 = Events.session("s1");
 
     private static SessionHead head(long version, SessionStatus status, long summaryThrough) {
-        return new SessionHead("acme", "s1", version, status, "u1", Events.T0, Events.T0, 0, summaryThrough, 0);
+        return new SessionHead("acme", "s1", version, status, "u1", Events.T0, Events.T0, 0, summaryThrough, 0, 0);
     }
 
     private static final Map<String, ToolCallStatus> NO_CALLS = Map.of();
@@ -131,7 +131,7 @@ class SessionHeadTest {
                 .advance(s1.time("2025-05-01T00:03:00Z").ended("done"), 4, 5);
 
         assertThat(head).isEqualTo(new SessionHead("acme", "s1", 4, SessionStatus.ENDED, "u7",
-                Instant.parse("2025-05-01T00:00:00Z"), Instant.parse("2025-05-01T00:03:00Z"), 1, 2, 180));
+                Instant.parse("2025-05-01T00:00:00Z"), Instant.parse("2025-05-01T00:03:00Z"), 1, 2, 180, 0));
     }
 
     /**
