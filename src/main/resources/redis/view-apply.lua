@@ -11,9 +11,19 @@
 -- (every apply and erasure does, cached or not), and nothing below it is ever created or installed: a late write from a
 -- paused former owner, of this life or of an erased one, or a rebuild that read PostgreSQL before a newer commit, is
 -- refused instead of leaving a stale view that reads would keep alive.
+-- An install raises the floor too (what it installs was committed), and reads refresh the floor's time to live with the
+-- view's, so the floor outlives the view; an erased life's floor lasts ttlMillis after the erasure.
+-- The floor of the first life (generation 0) is written as a plain version, the form replicas older than generations
+-- read, so a rolling upgrade keeps working for every session id that was never erased.
 -- Returns 1 when applied, 0 when skipped (not cached, already newer, or below the floor), -1 when a gap dropped the view.
 local function below(g1, v1, g2, v2)
   return g1 < g2 or (g1 == g2 and v1 < v2)
+end
+local function floorValue(g, v)
+  if g == 0 then
+    return tostring(v)
+  end
+  return g .. ':' .. v
 end
 local mode = ARGV[1]
 local gen = tonumber(ARGV[2])
@@ -40,14 +50,17 @@ if current and currentGen < gen then
     current = nil
   end
 end
-if mode ~= 'install' and below(floorGen, floorVersion, gen, to) then
-  redis.call('SET', KEYS[5], gen .. ':' .. to, 'PX', ttl)
-end
 if mode == 'erase' then
+  if below(floorGen, floorVersion, gen, to) then
+    redis.call('SET', KEYS[5], floorValue(gen, to), 'PX', ttl)
+  end
   return 1
 end
 if below(gen, to, floorGen, floorVersion) or (current and gen < currentGen) then
   return 0
+end
+if below(floorGen, floorVersion, gen, to) then
+  redis.call('SET', KEYS[5], floorValue(gen, to), 'PX', ttl)
 end
 if mode == 'install' then
   if current and tonumber(current) >= to and currentGen == gen then

@@ -98,18 +98,13 @@ public class TurnRecorder {
             return Uni.createFrom().item(new Lookup(Optional.empty(), attempt));
         }
         String id = assistantId(turnId, attempt);
-        return ingest.decision(session.tenant(), session.sessionId(), id)
-                .chain(stored -> {
-                    if (stored.isEmpty() && attempt == 1) {
+        return ingest.find(session.tenant(), session.sessionId(), id)
+                .chain(found -> {
+                    if (found.elsewhere()) {
                         // a key already used for a turn of another session is refused before the model is asked
-                        return ingest.decidedForAnotherSession(session.tenant(), session.sessionId(), id)
-                                .map(elsewhere -> {
-                                    if (elsewhere) {
-                                        throw anotherSession();
-                                    }
-                                    return new Lookup(Optional.empty(), attempt);
-                                });
+                        throw anotherSession();
                     }
+                    Optional<Decision> stored = found.here();
                     if (stored.isEmpty()) {
                         return Uni.createFrom().item(new Lookup(Optional.empty(), attempt));
                     }

@@ -10,6 +10,8 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.UriBuilder;
 
@@ -75,9 +77,16 @@ public class EventResource {
                     + "returns the original decision") @HeaderParam("Idempotency-Key") String idempotencyKey,
             @Parameter(description = "The session version the writer last saw (3, \"3\" or W/\"3\"); 0 for a new "
                     + "session") @HeaderParam("If-Match") String ifMatch,
-            @RequestBody(description = "A CloudEvent (structured JSON) or an array of them") byte[] body) {
+            @RequestBody(description = "A CloudEvent: structured (application/cloudevents+json, or application/json "
+                    + "with the attributes in the body), a JSON batch (an array, application/cloudevents-batch+json), or "
+                    + "in binary mode the event's JSON data with its attributes in ce-* headers") byte[] body,
+            @Context HttpHeaders headers) {
         checkSize(body);
-        return ingest.append(caller.tenant(), sessionId, body, idempotencyKey, ifMatch)
+        String contentType = headers.getHeaderString(HttpHeaders.CONTENT_TYPE);
+        byte[] event = CloudEventsHttp.binary(headers.getRequestHeaders(), contentType)
+                ? CloudEventsHttp.structured(headers.getRequestHeaders(), contentType, body)
+                : body;
+        return ingest.append(caller.tenant(), sessionId, event, idempotencyKey, ifMatch)
                 .map(result -> result.decision().map(EventResource::respond)
                         .orElseGet(() -> RestResponse.ResponseBuilder.<AppendResponse> create(202)
                                 .location(location(sessionId, result.batch().first().id()))

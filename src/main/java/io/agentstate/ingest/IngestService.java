@@ -145,21 +145,31 @@ public class IngestService {
 
     /** The decision on an event id, from Redis while it is fresh, else from PostgreSQL. */
     public Uni<Optional<Decision>> decision(String tenant, String sessionId, String eventId) {
+        return find(tenant, sessionId, eventId).map(Found::here);
+    }
+
+    /**
+     * What is known of an event id of this tenant: its decision in this session, or that it was decided in another.
+     *
+     * @param here the decision in this session
+     * @param elsewhere true when the id was decided for another session
+     */
+    public record Found(Optional<Decision> here, boolean elsewhere) {
+    }
+
+    /** The decision on an event id in this session, and whether the id belongs to another session instead. */
+    public Uni<Found> find(String tenant, String sessionId, String eventId) {
         SessionKey session = new SessionKey(tenant, sessionId);
         // Redis only holds a copy: while it is out of reach the decision comes from PostgreSQL, so an append the ledger
         // committed is still answered 201 (and 202 when not decided yet) instead of failing after its publish
         return views.decision(session, eventId)
                 .onFailure().recoverWithItem(Optional.empty())
-                .chain(cached -> cached.isPresent() ? Uni.createFrom().item(cached)
-                        : archive.decision(tenant, eventId)
-                                .map(stored -> stored.filter(s -> s.sessionId().equals(sessionId))
-                                        .map(s -> asDecision(s, List.of(eventId)))));
-    }
-
-    /** True when an event id of this tenant was decided for another session than this one. */
-    public Uni<Boolean> decidedForAnotherSession(String tenant, String sessionId, String eventId) {
-        return archive.decision(tenant, eventId).map(stored -> stored.isPresent()
-                && !stored.get().sessionId().equals(sessionId));
+                .chain(cached -> cached.isPresent() ? Uni.createFrom().item(new Found(cached, false))
+                        : archive.decision(tenant, eventId).map(stored -> stored.isEmpty()
+                                ? new Found(Optional.empty(), false)
+                                : stored.get().sessionId().equals(sessionId)
+                                        ? new Found(Optional.of(asDecision(stored.get(), List.of(eventId))), false)
+                                        : new Found(Optional.empty(), true)));
     }
 
     /** Erases a session everywhere, through the log; 404 when it has no event. */

@@ -63,6 +63,35 @@ public class ArchiveRepository {
             return version != null ? TimelinePosition.afterVersion(version)
                     : new TimelinePosition(sessionVersion + 1, sessionVersion, logPartition, logOffset, eventId);
         }
+
+        /** The position right before this entry, for reading newest first. */
+        public TimelineBefore before() {
+            return version != null ? TimelineBefore.version(version)
+                    : new TimelineBefore(sessionVersion + 1, sessionVersion, logPartition, logOffset, eventId);
+        }
+    }
+
+    /**
+     * A position in a session's timeline read newest first (the same order as {@link TimelinePosition}, backwards): what
+     * comes before it is every accepted version below {@code acceptedBelow}, and the refusals before the refusal
+     * ({@code refusedAt}, {@code logPartition}, {@code logOffset}, {@code eventId}), or when that refusal is absent
+     * (null partition) every refusal made at a version up to {@code refusedAt}.
+     */
+    public record TimelineBefore(long acceptedBelow, long refusedAt, Integer logPartition, Long logOffset,
+            String eventId) {
+
+        /** The newest end of the timeline. */
+        public static final TimelineBefore END = new TimelineBefore(Long.MAX_VALUE, Long.MAX_VALUE, null, null, null);
+
+        /** Up to a version: that version and everything before it. */
+        public static TimelineBefore upTo(long version) {
+            return new TimelineBefore(version + 1, version - 1, null, null, null);
+        }
+
+        /** Right before an accepted version: the refusals made before it, then the versions below it. */
+        static TimelineBefore version(long version) {
+            return new TimelineBefore(version, version - 1, null, null, null);
+        }
     }
 
     /**
@@ -175,16 +204,119 @@ public class ArchiveRepository {
                     List<TimelineEntry> accepted = new ArrayList<>();
                     List<TimelineEntry> refused = new ArrayList<>();
                     for (Row row : rows) {
-                        Long version = row.getLong("version");
-                        String outcome = row.getString("outcome");
-                        TimelineEntry entry = new TimelineEntry(row.getString("event_id"), version,
-                                row.getLong("session_version"),
-                                version != null ? "accepted" : outcome.toLowerCase(Locale.ROOT), row.getString("reason"),
-                                timelineEvent(session, row), row.getInteger("log_partition"),
-                                row.getLong("log_offset"));
-                        (version != null ? accepted : refused).add(entry);
+                        TimelineEntry entry = entry(session, row);
+                        (entry.version() != null ? accepted : refused).add(entry);
                     }
                     return merge(accepted, refused, limit);
+                });
+    }
+
+    /**
+     * The timeline read newest first: at most {@code limit} entries before {@code before}, newest first, with the same
+     * filters and the same single snapshot as {@link #timeline}. The refusals made at version n come after version n and
+     * before version n + 1, so read backwards they come before version n.
+     */
+    public Uni<List<TimelineEntry>> timelineBackwards(SessionKey session, TimelineBefore before, int limit, String type,
+            String source) {
+        return prepared(session).chain(() -> pool.preparedQuery("SELECT * FROM ((SELECT 0 AS kind, "
+                + "row_number() OVER (ORDER BY version DESC) AS ord, "
+                + "version, version AS session_version, event_id, NULL AS outcome, NULL AS reason, log_partition, "
+                + "log_offset, payload, type, source, occurred_at FROM events WHERE tenant = $1 AND session_id = $2 "
+                + "AND version < $3 AND ($9::text IS NULL OR type = $9) AND ($10::text IS NULL OR source = $10) "
+                + "ORDER BY version DESC LIMIT $8) "
+                + "UNION ALL (SELECT 1, row_number() OVER (ORDER BY after_version DESC, log_partition DESC, "
+                + "log_offset DESC, event_id DESC), NULL, after_version, event_id, outcome, reason, log_partition, "
+                + "log_offset, payload, type, source, occurred_at "
+                + "FROM rejections WHERE tenant = $1 AND session_id = $2 AND (after_version < $4 OR (after_version = $4 "
+                + "AND ($5::int IS NULL OR (log_partition, log_offset, event_id) < ($5::int, $6::bigint, $7::text)))) "
+                + "AND ($9::text IS NULL OR type = $9) AND ($10::text IS NULL OR source = $10) "
+                + "ORDER BY after_version DESC, log_partition DESC, log_offset DESC, event_id DESC LIMIT $8)) AS page "
+                + "ORDER BY kind, ord")
+                .execute(Tuple.from(Arrays.asList(session.tenant(), session.sessionId(), before.acceptedBelow(),
+                        before.refusedAt(), before.logPartition(), before.logOffset(), before.eventId(), limit, type,
+                        source))))
+                .call(rows -> ownersIn(session, rows))
+                .map(rows -> {
+                    List<TimelineEntry> accepted = new ArrayList<>();
+                    List<TimelineEntry> refused = new ArrayList<>();
+                    for (Row row : rows) {
+                        TimelineEntry entry = entry(session, row);
+                        (entry.version() != null ? accepted : refused).add(entry);
+                    }
+                    return mergeBackwards(accepted, refused, limit);
+                });
+    }
+
+    private TimelineEntry entry(SessionKey session, Row row) {
+        Long version = row.getLong("version");
+        String outcome = row.getString("outcome");
+        return new TimelineEntry(row.getString("event_id"), version, row.getLong("session_version"),
+                version != null ? "accepted" : outcome.toLowerCase(Locale.ROOT), row.getString("reason"),
+                timelineEvent(session, row), row.getInteger("log_partition"), row.getLong("log_offset"));
+    }
+
+    // Both lists newest first; version v comes after the refusals made at v - 1, before those made at v.
+    private static List<TimelineEntry> mergeBackwards(List<TimelineEntry> accepted, List<TimelineEntry> refused,
+            int limit) {
+        List<TimelineEntry> merged = new ArrayList<>(Math.min(limit, accepted.size() + refused.size()));
+        int a = 0;
+        int r = 0;
+        while (merged.size() < limit && (a < accepted.size() || r < refused.size())) {
+            boolean refusalFirst = a == accepted.size()
+                    || r < refused.size() && refused.get(r).sessionVersion() >= accepted.get(a).version();
+            merged.add(refusalFirst ? refused.get(r++) : accepted.get(a++));
+        }
+        return merged;
+    }
+
+    /** How {@link #sessions} orders a tenant's sessions. */
+    public enum SessionOrder {
+        /** by session id (the database's collation), ascending */
+        ID,
+        /** most recently updated first, then by session id */
+        RECENT
+    }
+
+    /** Where a page of {@link #sessions} starts: after this session (and, newest first, this update time). */
+    public record SessionsAfter(String sessionId, Instant updatedAt) {
+    }
+
+    /**
+     * One page of a tenant's sessions (heads), optionally only ids starting with {@code prefix} and of one user.
+     *
+     * @param after the last session of the previous page, or null for the first page
+     */
+    public Uni<List<SessionHead>> sessions(String tenant, String prefix, String userId, SessionOrder order,
+            SessionsAfter after, int limit) {
+        StringBuilder sql = new StringBuilder("SELECT h.tenant, h.session_id, " + LedgerRepository.HEAD_COLUMNS
+                + " FROM session_heads h LEFT JOIN session_generations g ON g.tenant = h.tenant AND g.session_id = "
+                + "h.session_id WHERE h.tenant = $1");
+        List<Object> params = new ArrayList<>(List.of(tenant));
+        if (prefix != null && !prefix.isEmpty()) {
+            params.add(prefix);
+            sql.append(" AND starts_with(h.session_id, $").append(params.size()).append(')');
+        }
+        if (userId != null) {
+            params.add(userId);
+            sql.append(" AND h.user_id = $").append(params.size());
+        }
+        if (after != null && order == SessionOrder.ID) {
+            params.add(after.sessionId());
+            sql.append(" AND h.session_id > $").append(params.size());
+        } else if (after != null) {
+            params.add(LedgerRepository.offset(after.updatedAt()));
+            params.add(after.sessionId());
+            sql.append(" AND (h.updated_at < $").append(params.size() - 1).append(" OR (h.updated_at = $")
+                    .append(params.size() - 1).append(" AND h.session_id > $").append(params.size()).append("))");
+        }
+        sql.append(order == SessionOrder.ID ? " ORDER BY h.session_id" : " ORDER BY h.updated_at DESC, h.session_id");
+        params.add(limit);
+        sql.append(" LIMIT $").append(params.size());
+        return pool.preparedQuery(sql.toString()).execute(Tuple.from(params))
+                .map(rows -> {
+                    List<SessionHead> heads = new ArrayList<>(rows.size());
+                    rows.forEach(row -> heads.add(LedgerRepository.head(row)));
+                    return heads;
                 });
     }
 

@@ -77,10 +77,14 @@ public class SessionViewStore {
         List<Request> announcements = new ArrayList<>();
         List<Announcement> local = new ArrayList<>();
         return shas().chain(() -> {
-            result.erased().forEach((session, erasure) ->
-            // The session starts again at version 0 of its next generation: the floor rises to it and the view of the
-            // erased life goes, so no late write of that life (a paused former owner's) can bring it back.
-            requests.add(script(applySha, "erase", session, erasure.generation(), 0, 0, ttl, List.of())));
+            result.erased().forEach((session, erasure) -> {
+                // The session starts again at version 0 of its next generation: the floor rises to it and the view of
+                // the erased life goes, so no late write of that life (a paused former owner's) can bring it back.
+                requests.add(script(applySha, "erase", session, erasure.generation(), 0, 0, ttl, List.of()));
+                // streams following the erased life end ("0" is no version)
+                announcements.add(Request.cmd(Command.PUBLISH)
+                        .arg(RedisKeys.changes(session.tenant(), session.sessionId())).arg("0"));
+            });
             for (BatchDecider.ViewUpdate view : result.views()) {
                 requests.add(script(applySha, "apply", view.session(), view.generation(), view.fromVersion(),
                         view.toVersion(), ttl, view.ops()));
@@ -152,10 +156,11 @@ public class SessionViewStore {
     /** The same read, undecoded: a reader that only serves the view as JSON need not build the state. */
     public Uni<Optional<RawView>> readRaw(SessionKey session) {
         return shas().chain(() -> {
-            Request request = Request.cmd(Command.EVALSHA).arg(readSha).arg(4);
+            Request request = Request.cmd(Command.EVALSHA).arg(readSha).arg(5);
             for (String key : RedisKeys.view(session.tenant(), session.sessionId())) {
                 request.arg(key);
             }
+            request.arg(RedisKeys.floor(session.tenant(), session.sessionId()));
             request.arg(Long.toString(config.ledger().viewTtl().toMillis()));
             return send(request).map(response -> {
                 if (response == null) {

@@ -26,9 +26,10 @@ public final class RedisKeys {
     }
 
     /**
-     * The highest version the ledger is known to have committed for a session, kept beside (and longer than) the view:
-     * no view older than it can be created or installed, so a paused owner's late write or a slow rebuild cannot leave
-     * a stale view behind (I6).
+     * The newest state the ledger is known to have committed for a session id, as {@code generation:version} (a plain
+     * version in the id's first life), kept beside the view and refreshed with it: no view older than it can be created
+     * or installed, so a paused owner's late write, of this life or of an erased one, or a slow rebuild cannot leave a
+     * stale view behind (I6). See {@code redis/view-apply.lua}.
      */
     public static String floor(String tenant, String sessionId) {
         return tag(tenant, sessionId) + "floor";

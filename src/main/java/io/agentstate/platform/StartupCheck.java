@@ -97,7 +97,19 @@ public class StartupCheck {
 
     private static IllegalStateException unreachable(String what, String setting, String address, Exception cause) {
         String reason = cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
-        return new IllegalStateException(
-                what + " is unreachable at " + address + " (setting " + setting + "): " + reason, cause);
+        return new IllegalStateException("%s is unreachable at %s (setting %s): %s".formatted(what, redacted(address),
+                setting, redacted(reason)), cause);
+    }
+
+    private static final java.util.regex.Pattern USER_INFO = java.util.regex.Pattern.compile("//[^/@\\s]*@");
+    private static final java.util.regex.Pattern SECRET_PARAM = java.util.regex.Pattern
+            .compile("(?i)((?:password|pass|pwd|secret|token)=)[^&;\\s]*");
+
+    /** An address as it may be logged: credentials in the authority or in query parameters are masked. */
+    static String redacted(String address) {
+        if (address == null) {
+            return null;
+        }
+        return SECRET_PARAM.matcher(USER_INFO.matcher(address).replaceAll("//***@")).replaceAll("$1***");
     }
 }

@@ -3,6 +3,7 @@ package io.agentstate.query;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
+import io.agentstate.ledger.ArchiveRepository.TimelineBefore;
 import io.agentstate.ledger.ArchiveRepository.TimelinePosition;
 import io.agentstate.platform.QueryParams;
 
@@ -26,6 +27,34 @@ final class TimelineCursor {
         return ENCODER.encodeToString(text.getBytes(StandardCharsets.UTF_8));
     }
 
+    static String encode(TimelineBefore position) {
+        String text = "b1:" + position.acceptedBelow() + ":" + position.refusedAt()
+                + (position.logPartition() == null ? ""
+                        : ":" + position.logPartition() + ":" + position.logOffset() + ":" + position.eventId());
+        return ENCODER.encodeToString(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** A cursor of a newest-first page. */
+    static TimelineBefore decodeBackwards(String cursor) {
+        try {
+            String text = new String(DECODER.decode(cursor), StandardCharsets.UTF_8);
+            String[] parts = text.split(":", 6);
+            if (!parts[0].equals("b1") || (parts.length != 3 && parts.length != 6)) {
+                throw new IllegalArgumentException("unknown cursor form");
+            }
+            long acceptedBelow = Long.parseLong(parts[1]);
+            long refusedAt = Long.parseLong(parts[2]);
+            if (parts.length == 3) {
+                return new TimelineBefore(acceptedBelow, refusedAt, null, null, null);
+            }
+            return new TimelineBefore(acceptedBelow, refusedAt, Integer.parseInt(parts[3]), Long.parseLong(parts[4]),
+                    parts[5]);
+        } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException e) {
+            throw QueryParams.invalid("cursor", "cursor must be the 'next' value of a previous page of the same order, "
+                    + "passed unchanged");
+        }
+    }
+
     static TimelinePosition decode(String cursor) {
         try {
             String text = new String(DECODER.decode(cursor), StandardCharsets.UTF_8);
@@ -42,7 +71,8 @@ final class TimelineCursor {
             return new TimelinePosition(acceptedFrom, refusedAt, Integer.parseInt(parts[3]), Long.parseLong(parts[4]),
                     parts[5]);
         } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException e) {
-            throw QueryParams.invalid("cursor", "cursor must be the 'next' value of a previous page, passed unchanged");
+            throw QueryParams.invalid("cursor", "cursor must be the 'next' value of a previous page of the same order, "
+                    + "passed unchanged");
         }
     }
 }

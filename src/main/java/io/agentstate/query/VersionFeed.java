@@ -18,6 +18,7 @@ import org.jboss.logging.Logger;
 import io.agentstate.ledger.SessionKey;
 import io.agentstate.ledger.SessionState;
 import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.platform.ProblemException;
 import io.agentstate.platform.RedisKeys;
 import io.agentstate.platform.RedisSubscription;
 import io.quarkus.runtime.ShutdownEvent;
@@ -50,6 +51,9 @@ public class VersionFeed {
     }
 
     private static final Heartbeat HEARTBEAT = new Heartbeat();
+
+    /** The announcement of an erasure ({@link io.agentstate.ledger.SessionViewStore#publish}): no version is 0. */
+    static final long ERASED = 0;
 
     /** A stream whose client takes nothing (not even a heartbeat) for this long is dropped. */
     static final Duration STALL_LIMIT = Duration.ofSeconds(30);
@@ -149,8 +153,14 @@ public class VersionFeed {
         for (Set<Follower> set : followers.values()) {
             set.stream().findAny().ifPresent(any -> reader.current(any.session)
                     .map(SessionState::version)
-                    .subscribe().with(version -> set.forEach(follower -> follower.announce(version)),
-                            failure -> LOG.debugf("Stream catch-up skipped a session: %s", failure.getMessage())));
+                    .subscribe().with(version -> set.forEach(follower -> follower.observe(version)), failure -> {
+                        if (failure instanceof ProblemException problem && problem.problem().status() == 404) {
+                            // erased while the channel was down
+                            set.forEach(follower -> follower.announce(ERASED));
+                        } else {
+                            LOG.debugf("Stream catch-up skipped a session: %s", failure.getMessage());
+                        }
+                    }));
         }
     }
 
@@ -201,8 +211,19 @@ public class VersionFeed {
         }
 
         void announce(long version) {
+            if (version == ERASED) {
+                // the life this stream follows is gone; the client's reconnect answers 404, or starts the next life
+                finish();
+                return;
+            }
             known.accumulateAndGet(version, Math::max);
             drain();
+        }
+
+        // A version read from the session itself (after a resubscription): below what this stream knew, the session was
+        // erased meanwhile and this is its next life, which the stream does not follow.
+        void observe(long current) {
+            announce(current < known.get() ? ERASED : current);
         }
 
         void beat() {

@@ -96,7 +96,35 @@ class ViewFloorTest {
         assertThat(view()).isEmpty();
         publish(apply(0, 0, 6, "m"));
         assertThat(messages()).hasSize(6);
-        assertThat(floor()).isEqualTo("0:6");
+        // the first life's floor keeps the plain form, which replicas older than generations read
+        assertThat(floor()).isEqualTo("6");
+    }
+
+    @Test
+    void shouldNeverExtendAViewOfAnEarlierLife() {
+        publish(apply(0, 0, 2, "old"));
+        // the erasure's own publish was lost (Redis restarted between the two pipelines): the next life's first batch
+        // still replaces the old life's view instead of being stitched onto it at a matching version
+        publish(apply(1, 2, 3, "new"));
+        assertThat(view()).isEmpty();
+        publish(apply(0, 0, 2, "old"));
+        assertThat(view()).isEmpty();
+
+        publish(apply(0, 0, 2, "first"));
+        assertThat(view()).isEmpty();
+        assertThat(install(1, 3, "rebuilt")).isTrue();
+        assertThat(messages()).containsExactly("rebuilt 1", "rebuilt 2", "rebuilt 3");
+        assertThat(floor()).isEqualTo("1:3");
+    }
+
+    @Test
+    void shouldReplaceAnOlderLifesViewWithAnInstallOfTheNext() {
+        publish(apply(0, 0, 5, "old"));
+        assertThat(install(1, 2, "next")).isTrue();
+        assertThat(messages()).containsExactly("next 1", "next 2");
+        assertThat(install(0, 7, "old")).isFalse();
+        publish(apply(0, 5, 7, "old"));
+        assertThat(messages()).containsExactly("next 1", "next 2");
     }
 
     private void publish(BatchDecider.Result result) {

@@ -180,6 +180,23 @@ class SessionStreamTest {
         await().atMost(WAIT).untilAsserted(() -> assertThat(client.versions).containsExactly(1L, 2L, 3L));
     }
 
+    @Test
+    void shouldEndAStreamWhenItsSessionIsErased() {
+        String id = "erased-" + UUID.randomUUID();
+        append(id, 1);
+        append(id, 2);
+        SseClient client = open(id, null);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(client.versions).containsExactly(2L));
+
+        given().delete("/sessions/{id}", id).then().statusCode(204);
+        // the stream of the erased life ends; it never shows the next life's versions as if they were its own
+        await().atMost(WAIT).untilAsserted(() -> assertThat(client.response).isCompleted());
+        append(id, 1);
+        assertThat(client.versions).containsExactly(2L);
+        SseClient next = open(id, "2");
+        await().atMost(WAIT).untilAsserted(() -> assertThat(next.versions).containsExactly(1L));
+    }
+
     private void append(String sessionId, long expectedVersion) {
         given().contentType(ContentType.JSON)
                 .header("Idempotency-Key", sessionId + "-" + expectedVersion)

@@ -78,6 +78,53 @@ class TimelinePagingTest {
     }
 
     @Test
+    void shouldReadTheWholeTimelineNewestFirstInPagesOf7() {
+        List<Written> reversed = new ArrayList<>(written);
+        java.util.Collections.reverse(reversed);
+        assertThat(followCursor(session, 7, null, "desc")).containsExactlyElementsOf(reversed);
+        List<Written> patches = reversed.stream().filter(w -> w.type().equals(PATCH)).toList();
+        assertThat(followCursor(session, 7, PATCH, "desc")).containsExactlyElementsOf(patches);
+    }
+
+    @Test
+    void shouldReadTheTailAndGoBackFromAVersion() {
+        // the tail: the last version, then the refusals made before it
+        JsonNode tail = json(given().get("/sessions/{id}/events?order=desc&limit=3", session)
+                .then().statusCode(200).extract().asString());
+        assertThat(ids(tail)).containsExactly(written.get(written.size() - 1).id(), written.get(written.size() - 2).id(),
+                written.get(written.size() - 3).id());
+
+        // from version 3 back: version 3, the refusals made at version 2, version 2, …, the refusal before version 1
+        int end = 0;
+        while (!(written.get(end).outcome().equals("accepted") && written.get(end).sessionVersion() == 3)) {
+            end++;
+        }
+        List<Written> expected = new ArrayList<>(written.subList(0, end + 1));
+        java.util.Collections.reverse(expected);
+        List<Written> seen = new ArrayList<>();
+        JsonNode page = json(given().get("/sessions/{id}/events?order=desc&fromVersion=3&limit=9", session)
+                .then().statusCode(200).extract().asString());
+        while (true) {
+            page.path("entries").forEach(e -> seen.add(new Written(e.path("eventId").asText(), e.path("outcome").asText(),
+                    e.path("event").path("type").asText(), e.path("sessionVersion").asLong())));
+            if (!page.hasNonNull("next")) {
+                break;
+            }
+            page = json(given().get("/sessions/{id}/events?order=desc&cursor={c}&limit=9", session,
+                    page.get("next").asText()).then().statusCode(200).extract().asString());
+            assertThat(seen).as("pages").hasSizeLessThan(1000);
+        }
+        assertThat(seen).containsExactlyElementsOf(expected);
+
+        // a cursor is bound to its direction
+        String backwards = tail.path("next").asText();
+        given().get("/sessions/{id}/events?cursor={c}", session, backwards).then().statusCode(400)
+                .body("parameter", equalTo("cursor"));
+        given().get("/sessions/{id}/events?order=sideways", session).then().statusCode(400)
+                .body("parameter", equalTo("order"));
+    }
+
+    @Test
     void shouldCountEntriesNotVersionsInTheLimit() {
         JsonNode page = json(given().get("/sessions/{id}/events?limit=2", session)
                 .then().statusCode(200).extract().asString());
@@ -171,6 +218,10 @@ class TimelinePagingTest {
     }
 
     private static List<Written> followCursor(String session, int limit, String type) {
+        return followCursor(session, limit, type, null);
+    }
+
+    private static List<Written> followCursor(String session, int limit, String type, String order) {
         List<Written> seen = new ArrayList<>();
         String cursor = null;
         int pages = 0;
@@ -182,6 +233,9 @@ class TimelinePagingTest {
             }
             if (type != null) {
                 query.put("type", type);
+            }
+            if (order != null) {
+                query.put("order", order);
             }
             JsonNode page = json(given().queryParams(query).get("/sessions/{id}/events", session)
                     .then().statusCode(200).extract().asString());

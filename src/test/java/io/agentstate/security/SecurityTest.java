@@ -3,6 +3,7 @@ package io.agentstate.security;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.not;
@@ -65,6 +66,7 @@ class SecurityTest {
 
     static Stream<Arguments> routes() {
         return Stream.of(
+                Arguments.of("GET", "/sessions"),
                 Arguments.of("GET", "/sessions/s1"),
                 Arguments.of("GET", "/sessions/s1/events"),
                 Arguments.of("GET", "/sessions/s1/state?version=1"),
@@ -155,6 +157,13 @@ class SecurityTest {
                     .then().statusCode(404).contentType(startsWith("application/problem+json"));
         }
         bearer(Tokens.token(b, "admin")).delete("/sessions/" + session).then().statusCode(404);
+        // nor in B's list of sessions, by prefix or by user
+        bearer(Tokens.token(b, "admin")).get("/sessions?prefix=" + session).then().statusCode(200)
+                .body("sessions", empty());
+        bearer(Tokens.token(b, "admin")).get("/sessions?userId=" + user).then().statusCode(200)
+                .body("sessions", empty());
+        bearer(Tokens.token(a, "reader")).get("/sessions?userId=" + user).then().statusCode(200)
+                .body("sessions.sessionId", equalTo(List.of(session)));
         bearer(Tokens.token(b, "admin")).get("/sessions/" + session + "/audit").then().statusCode(404);
         // B forgetting A's user finds nothing of A's: A's facts and session stay readable
         bearer(Tokens.token(b, "admin")).delete("/users/" + user).then().statusCode(200)
