@@ -1,0 +1,371 @@
+/**
+ * Minimal HTTP client for the agent-state service: append an event, read a
+ * session's timeline, list sessions by prefix, erase a session.
+ *
+ * Only global `fetch` is used. Every request is retried a few times with
+ * back-off on network errors and on 429/502/503/504; this is safe for appends
+ * because each carries an `Idempotency-Key` (a repeat with the same body is a
+ * `duplicate`).
+ *
+ * @module
+ */
+
+/** Characters the service allows in session and event ids. */
+export const ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
+
+/** Statuses after which a request is sent again (same body, same key). */
+const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
+
+/**
+ * Error raised for an answer of the service that is not a success.
+ * `detail` of an `application/problem+json` answer is part of the message.
+ */
+export class AgentStateError extends Error {
+  /**
+   * @param {string} message
+   * @param {{ status?: number, problem?: any, cause?: unknown }} [options]
+   */
+  constructor(message, options = {}) {
+    super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
+    this.name = "AgentStateError";
+    /** HTTP status, when the service answered. @type {number | undefined} */
+    this.status = options.status;
+    /** Parsed problem+json body, when there was one. */
+    this.problem = options.problem;
+  }
+}
+
+/** @param {number} ms */
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Exponential back-off with a little jitter: ~100, 200, 400, 800 ms … ≤ 2 s. */
+function backoff(attempt) {
+  return Math.min(100 * 2 ** attempt, 2000) + Math.floor(Math.random() * 50);
+}
+
+/**
+ * Milliseconds asked for by a `Retry-After` header (seconds form), capped.
+ * @param {Response} res
+ * @returns {number | undefined}
+ */
+function retryAfterMs(res) {
+  const header = res.headers.get("retry-after");
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (!Number.isFinite(seconds) || seconds < 0) return undefined;
+  return Math.min(seconds * 1000, 5000);
+}
+
+/** Drops a body we do not read, so the connection can be reused. */
+async function discard(res) {
+  try {
+    await res.body?.cancel();
+  } catch {
+    // ignore
+  }
+}
+
+/**
+ * @param {Response} res
+ * @returns {Promise<any>}
+ */
+async function readJson(res) {
+  const text = await res.text();
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AgentStateError(
+      `agent-state answered HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`,
+      { status: res.status }
+    );
+  }
+}
+
+/**
+ * Builds an error from a failed answer, surfacing the problem's `detail`.
+ * @param {Response} res
+ * @param {string} what  what was being done, for the message
+ */
+async function errorFrom(res, what) {
+  let text = "";
+  try {
+    text = await res.text();
+  } catch {
+    // ignore
+  }
+  let problem;
+  try {
+    problem = text ? JSON.parse(text) : undefined;
+  } catch {
+    problem = undefined;
+  }
+  const detail =
+    (problem && typeof problem === "object" && (problem.detail || problem.title)) ||
+    text.slice(0, 500) ||
+    res.statusText ||
+    "no detail";
+  return new AgentStateError(`${what} failed with HTTP ${res.status}: ${detail}`, {
+    status: res.status,
+    problem,
+  });
+}
+
+/**
+ * Throws when an id would not be accepted by the service.
+ * @param {string} kind
+ * @param {unknown} id
+ */
+export function assertServiceId(kind, id) {
+  if (typeof id !== "string" || !ID_PATTERN.test(id)) {
+    throw new Error(
+      `Invalid ${kind} ${JSON.stringify(id)}: it must match [A-Za-z0-9._:@-]{1,128}`
+    );
+  }
+}
+
+export class AgentStateClient {
+  /**
+   * @param {object} options
+   * @param {string | URL} options.baseUrl
+   * @param {string} [options.apiKey]      sent as `X-API-Key`
+   * @param {string} [options.token]       sent as `Authorization: Bearer …`
+   * @param {typeof fetch} [options.fetch] fetch implementation (default: global fetch)
+   * @param {number} [options.maxRetries]  retries after the first try (default 4)
+   * @param {number} [options.requestTimeoutMs] per request (default 30 s)
+   * @param {number} [options.pendingTimeoutMs] how long to poll a pending append (default 30 s)
+   */
+  constructor(options) {
+    const { baseUrl, apiKey, token } = options ?? {};
+    if (!baseUrl) throw new Error("AgentStateClient: baseUrl is required");
+    /** @type {string} */
+    this.baseUrl = String(baseUrl).replace(/\/+$/, "");
+    // Validate early, with a clear message.
+    try {
+      new URL(this.baseUrl);
+    } catch {
+      throw new Error(`AgentStateClient: baseUrl ${JSON.stringify(String(baseUrl))} is not a URL`);
+    }
+    this.apiKey = apiKey || undefined;
+    this.token = token || undefined;
+    this.fetchImpl = options.fetch ?? globalThis.fetch;
+    if (typeof this.fetchImpl !== "function") {
+      throw new Error("AgentStateClient: no fetch implementation (Node >= 20 provides one)");
+    }
+    this.maxRetries = options.maxRetries ?? 4;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.pendingTimeoutMs = options.pendingTimeoutMs ?? 30_000;
+  }
+
+  /**
+   * @param {string} path  already made of valid id characters
+   * @param {Record<string, string | number | undefined>} [query]
+   */
+  url(path, query) {
+    const url = new URL(this.baseUrl + path);
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
+    }
+    return url;
+  }
+
+  /** @param {Record<string, string>} [extra] */
+  headers(extra) {
+    /** @type {Record<string, string>} */
+    const headers = { Accept: "application/json, application/problem+json", ...extra };
+    if (this.token) headers.Authorization = `Bearer ${this.token}`;
+    if (this.apiKey) headers["X-API-Key"] = this.apiKey;
+    return headers;
+  }
+
+  /**
+   * Sends one request, retrying network errors and retryable statuses.
+   * Returns the last response, whatever its status.
+   *
+   * @param {string} method
+   * @param {string} path
+   * @param {{ query?: Record<string, string | number | undefined>, body?: string, headers?: Record<string, string> }} [init]
+   * @returns {Promise<Response>}
+   */
+  async request(method, path, init = {}) {
+    const url = this.url(path, init.query);
+    const headers = this.headers(init.headers);
+    for (let attempt = 0; ; attempt += 1) {
+      let res;
+      try {
+        res = await this.fetchImpl(url, {
+          method,
+          headers,
+          body: init.body,
+          signal: AbortSignal.timeout(this.requestTimeoutMs),
+        });
+      } catch (err) {
+        if (attempt >= this.maxRetries) {
+          const reason = err instanceof Error ? err.message : String(err);
+          throw new AgentStateError(`${method} ${url.pathname} failed: ${reason}`, { cause: err });
+        }
+        await sleep(backoff(attempt));
+        continue;
+      }
+      if (RETRYABLE_STATUSES.has(res.status) && attempt < this.maxRetries) {
+        const wait = retryAfterMs(res) ?? backoff(attempt);
+        await discard(res);
+        await sleep(wait);
+        continue;
+      }
+      return res;
+    }
+  }
+
+  /**
+   * Appends one event (a CloudEvent without id/subject) under the given id.
+   * Resolves once the ledger stored it (`accepted`) or had stored it before
+   * (`duplicate`); polls while it is `pending`.
+   *
+   * @param {string} sessionId
+   * @param {string} eventId
+   * @param {{ source: string, type: string, data: unknown }} event
+   * @returns {Promise<any>} the service's answer
+   */
+  async appendEvent(sessionId, eventId, event) {
+    assertServiceId("session id", sessionId);
+    assertServiceId("event id", eventId);
+    const what = `appending event ${eventId} to session ${sessionId}`;
+    const res = await this.request("POST", `/sessions/${sessionId}/events`, {
+      body: JSON.stringify(event),
+      headers: { "Content-Type": "application/json", "Idempotency-Key": eventId },
+    });
+    if (res.status === 200 || res.status === 201 || res.status === 202) {
+      const answer = await readJson(res);
+      const outcome = answer?.outcome ?? (res.status === 202 ? "pending" : "accepted");
+      if (outcome === "accepted" || outcome === "duplicate") return answer;
+      if (outcome === "pending") return this.awaitDecision(sessionId, eventId);
+      throw new AgentStateError(
+        `${what} was not accepted (outcome ${outcome}): ${answer?.reason ?? answer?.detail ?? "no reason given"}`,
+        { status: res.status, problem: answer }
+      );
+    }
+    throw await errorFrom(res, what);
+  }
+
+  /**
+   * Polls `GET /sessions/{sessionId}/events/{eventId}` until the ledger has
+   * decided (200); 404 means not yet. Gives up after `pendingTimeoutMs`.
+   *
+   * @param {string} sessionId
+   * @param {string} eventId
+   */
+  async awaitDecision(sessionId, eventId) {
+    const deadline = Date.now() + this.pendingTimeoutMs;
+    let delay = 50;
+    for (;;) {
+      const res = await this.request("GET", `/sessions/${sessionId}/events/${eventId}`);
+      if (res.status === 200) {
+        const answer = await readJson(res);
+        const outcome = answer?.outcome ?? "accepted";
+        if (outcome === "accepted" || outcome === "duplicate") return answer;
+        throw new AgentStateError(
+          `event ${eventId} in session ${sessionId} was not accepted (outcome ${outcome}): ${answer?.reason ?? "no reason given"}`,
+          { status: 200, problem: answer }
+        );
+      }
+      if (res.status !== 404) {
+        throw await errorFrom(res, `waiting for event ${eventId} in session ${sessionId}`);
+      }
+      await discard(res);
+      if (Date.now() + delay > deadline) {
+        throw new AgentStateError(
+          `event ${eventId} in session ${sessionId} was still pending after ${this.pendingTimeoutMs} ms`,
+          { status: 202 }
+        );
+      }
+      await sleep(delay);
+      delay = Math.min(delay * 2, 500);
+    }
+  }
+
+  /**
+   * Every timeline entry of a session, oldest first. A session without any
+   * event (404) reads as empty.
+   *
+   * @param {string} sessionId
+   * @returns {Promise<any[]>}
+   */
+  async readTimeline(sessionId) {
+    assertServiceId("session id", sessionId);
+    /** @type {any[]} */
+    const entries = [];
+    /** @type {string | undefined} */
+    let cursor;
+    for (;;) {
+      const res = await this.request("GET", `/sessions/${sessionId}/events`, {
+        query: { limit: 1000, cursor },
+      });
+      if (res.status === 404) {
+        // No event at all, or erased while we were reading it.
+        await discard(res);
+        return [];
+      }
+      if (!res.ok) throw await errorFrom(res, `reading the timeline of session ${sessionId}`);
+      const page = await readJson(res);
+      if (Array.isArray(page?.entries)) entries.push(...page.entries);
+      const next = page?.next;
+      if (next === undefined || next === null || next === "") return entries;
+      if (next === cursor) {
+        throw new AgentStateError(`the timeline of session ${sessionId} repeats cursor ${next}`);
+      }
+      cursor = next;
+    }
+  }
+
+  /**
+   * Ids of the tenant's sessions whose id starts with `prefix`.
+   * @param {string} prefix
+   * @returns {Promise<string[]>}
+   */
+  async listSessionIds(prefix) {
+    if (typeof prefix !== "string" || !/^[A-Za-z0-9._:@-]{0,128}$/.test(prefix)) {
+      throw new Error(`Invalid session prefix ${JSON.stringify(prefix)}`);
+    }
+    /** @type {string[]} */
+    const ids = [];
+    /** @type {string | undefined} */
+    let cursor;
+    for (;;) {
+      const res = await this.request("GET", "/sessions", {
+        query: { prefix, limit: 1000, cursor },
+      });
+      if (res.status === 404) {
+        await discard(res);
+        return ids;
+      }
+      if (!res.ok) throw await errorFrom(res, `listing sessions with prefix ${prefix}`);
+      const page = await readJson(res);
+      for (const session of page?.sessions ?? []) {
+        if (typeof session?.sessionId === "string") ids.push(session.sessionId);
+      }
+      const next = page?.next;
+      if (next === undefined || next === null || next === "") return ids;
+      if (next === cursor) {
+        throw new AgentStateError(`listing sessions with prefix ${prefix} repeats cursor ${next}`);
+      }
+      cursor = next;
+    }
+  }
+
+  /**
+   * Erases a session; one without any event (404) counts as erased.
+   * @param {string} sessionId
+   */
+  async deleteSession(sessionId) {
+    assertServiceId("session id", sessionId);
+    const res = await this.request("DELETE", `/sessions/${sessionId}`);
+    if (res.ok || res.status === 404) {
+      await discard(res);
+      return;
+    }
+    throw await errorFrom(res, `erasing session ${sessionId}`);
+  }
+}
