@@ -10,6 +10,24 @@ import {
   type PendingWrite,
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
+import type { AgentStateClient, AgentStateClientOptions } from "./client.js";
+
+export {
+  AgentStateClient,
+  AgentStateError,
+  type AgentStateClientOptions,
+  type AppendOptions,
+  type TimelineEntry,
+} from "./client.js";
+export {
+  AgentStateSession,
+  AGENTS_EVENT_SOURCE,
+  CLEARED_EVENT_TYPE,
+  HISTORY_TRANSACTION_EVENT_TYPE,
+  ITEMS_ADDED_EVENT_TYPE,
+  ITEM_POPPED_EVENT_TYPE,
+  type AgentStateSessionOptions,
+} from "./openai-agents.js";
 
 /** CloudEvent type of a stored checkpoint: `dev.langgraph.checkpoint`. */
 export declare const CHECKPOINT_EVENT_TYPE: "dev.langgraph.checkpoint";
@@ -18,72 +36,11 @@ export declare const WRITES_EVENT_TYPE: "dev.langgraph.writes";
 /** CloudEvent source of every event the saver appends. */
 export declare const EVENT_SOURCE: "agent://langgraph";
 
-export interface AgentStateClientOptions {
-  /** Base URL of the agent-state service, e.g. `http://localhost:8080`. */
-  baseUrl: string | URL;
-  /** Sent as `X-API-Key`. */
-  apiKey?: string;
-  /** Sent as `Authorization: Bearer <token>`. */
-  token?: string;
-  /** fetch implementation; defaults to the global `fetch`. */
-  fetch?: typeof fetch;
-  /** Retries after the first try on network errors and 429/502/503/504 (default 4). */
-  maxRetries?: number;
-  /** Timeout of one HTTP request in ms (default 30000). */
-  requestTimeoutMs?: number;
-  /** How long to poll an append the ledger answered `pending` (202), in ms (default 30000). */
-  pendingTimeoutMs?: number;
-}
-
 export interface AgentStateSaverOptions extends AgentStateClientOptions {
   /** Prefix of every session id, at most 86 characters of `[A-Za-z0-9._:@-]` (default `"lg-"`). */
   sessionPrefix?: string;
   /** Serializer for checkpoints, metadata, channel values and writes. */
   serde?: SerializerProtocol;
-}
-
-/** A non-success answer of the service; `problem` is the parsed problem+json body. */
-export declare class AgentStateError extends Error {
-  constructor(message: string, options?: { status?: number; problem?: unknown; cause?: unknown });
-  readonly status: number | undefined;
-  readonly problem: unknown;
-}
-
-export interface TimelineEntry {
-  eventId: string;
-  outcome: "accepted" | "conflict" | "rejected";
-  version?: number;
-  sessionVersion?: number;
-  reason?: string;
-  event: {
-    id: string;
-    source: string;
-    type: string;
-    subject?: string;
-    time?: string;
-    data?: unknown;
-    [key: string]: unknown;
-  };
-}
-
-/** Thin HTTP client of the agent-state API used by the saver. */
-export declare class AgentStateClient {
-  constructor(options: AgentStateClientOptions);
-  readonly baseUrl: string;
-  /** Appends one event under `eventId` (the Idempotency-Key); resolves once accepted or a duplicate. */
-  appendEvent(
-    sessionId: string,
-    eventId: string,
-    event: { source: string; type: string; data: unknown }
-  ): Promise<any>;
-  /** Polls a pending event until the ledger decided on it. */
-  awaitDecision(sessionId: string, eventId: string): Promise<any>;
-  /** Every entry of a session's timeline, oldest first; `[]` when it has no event. */
-  readTimeline(sessionId: string): Promise<TimelineEntry[]>;
-  /** Ids of the tenant's sessions that start with `prefix`. */
-  listSessionIds(prefix: string): Promise<string[]>;
-  /** Erases a session (a session without events counts as erased). */
-  deleteSession(sessionId: string): Promise<void>;
 }
 
 /**

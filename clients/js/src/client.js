@@ -1,5 +1,6 @@
 /**
- * Minimal HTTP client for the agent-state service: append an event, read a
+ * Minimal HTTP client for the agent-state service: append an event or an
+ * atomic batch (optionally conditional on the session version), read a
  * session's timeline, list sessions by prefix, erase a session.
  *
  * Only global `fetch` is used. Every request is retried a few times with
@@ -126,6 +127,19 @@ export function assertServiceId(kind, id) {
   }
 }
 
+/**
+ * The `If-Match` header for an expected session version, or none.
+ * @param {number | undefined} version
+ * @returns {Record<string, string>}
+ */
+function ifMatchHeader(version) {
+  if (version === undefined || version === null) return {};
+  if (!Number.isSafeInteger(version) || version < 0) {
+    throw new Error(`Invalid expected version ${JSON.stringify(version)}: it must be an integer >= 0`);
+  }
+  return { "If-Match": String(version) };
+}
+
 export class AgentStateClient {
   /**
    * @param {object} options
@@ -227,21 +241,63 @@ export class AgentStateClient {
    * @param {string} sessionId
    * @param {string} eventId
    * @param {{ source: string, type: string, data: unknown }} event
+   * @param {{ ifMatch?: number }} [options] `ifMatch`: the session version the
+   *   write expects (sent as `If-Match`); a mismatch is an AgentStateError with status 409
    * @returns {Promise<any>} the service's answer
    */
-  async appendEvent(sessionId, eventId, event) {
+  async appendEvent(sessionId, eventId, event, options = {}) {
     assertServiceId("session id", sessionId);
     assertServiceId("event id", eventId);
-    const what = `appending event ${eventId} to session ${sessionId}`;
-    const res = await this.request("POST", `/sessions/${sessionId}/events`, {
-      body: JSON.stringify(event),
-      headers: { "Content-Type": "application/json", "Idempotency-Key": eventId },
-    });
+    return this.#append(sessionId, eventId, JSON.stringify(event), {
+      "Content-Type": "application/json",
+      "Idempotency-Key": eventId,
+      ...ifMatchHeader(options.ifMatch),
+    }, `appending event ${eventId} to session ${sessionId}`);
+  }
+
+  /**
+   * Appends an atomic batch (`application/cloudevents-batch+json`): every
+   * event is applied, with consecutive versions, or none is. Event `i` gets
+   * the id `<idempotencyKey>:<i>`, the service's own convention for a batch,
+   * so a retry of the same batch is a `duplicate`. `ifMatch` applies to the
+   * batch (the version the session must be at before it).
+   *
+   * @param {string} sessionId
+   * @param {string} idempotencyKey  prefix of the event ids
+   * @param {{ source: string, type: string, data: unknown }[]} events at most 100
+   * @param {{ ifMatch?: number }} [options]
+   * @returns {Promise<any>} the service's answer
+   */
+  async appendBatch(sessionId, idempotencyKey, events, options = {}) {
+    assertServiceId("session id", sessionId);
+    if (!Array.isArray(events) || events.length === 0) {
+      throw new Error("appendBatch: at least one event is required");
+    }
+    assertServiceId("idempotency key", idempotencyKey);
+    const withIds = events.map((event, i) => ({ ...event, id: `${idempotencyKey}:${i}` }));
+    for (const event of withIds) assertServiceId("event id", event.id);
+    const firstId = withIds[0].id;
+    return this.#append(sessionId, firstId, JSON.stringify(withIds), {
+      "Content-Type": "application/cloudevents-batch+json",
+      "Idempotency-Key": idempotencyKey,
+      ...ifMatchHeader(options.ifMatch),
+    }, `appending a batch of ${withIds.length} events (${firstId} …) to session ${sessionId}`);
+  }
+
+  /**
+   * @param {string} sessionId
+   * @param {string} firstEventId the id whose decision answers for the request
+   * @param {string} body
+   * @param {Record<string, string>} headers
+   * @param {string} what
+   */
+  async #append(sessionId, firstEventId, body, headers, what) {
+    const res = await this.request("POST", `/sessions/${sessionId}/events`, { body, headers });
     if (res.status === 200 || res.status === 201 || res.status === 202) {
       const answer = await readJson(res);
       const outcome = answer?.outcome ?? (res.status === 202 ? "pending" : "accepted");
       if (outcome === "accepted" || outcome === "duplicate") return answer;
-      if (outcome === "pending") return this.awaitDecision(sessionId, eventId);
+      if (outcome === "pending") return this.awaitDecision(sessionId, firstEventId);
       throw new AgentStateError(
         `${what} was not accepted (outcome ${outcome}): ${answer?.reason ?? answer?.detail ?? "no reason given"}`,
         { status: res.status, problem: answer }

@@ -1,6 +1,9 @@
 /**
- * @agent-state/langgraph: a LangGraph.js checkpoint saver backed by the
- * agent-state service.
+ * @agent-state/langgraph: a LangGraph.js checkpoint saver and an OpenAI
+ * Agents SDK session, both backed by the agent-state service.
+ *
+ * The session alone (without LangGraph) is also available as
+ * `@agent-state/langgraph/openai-agents`.
  *
  * @module
  */
@@ -11,4 +14,12 @@ export {
   WRITES_EVENT_TYPE,
   EVENT_SOURCE,
 } from "./saver.js";
+export {
+  AgentStateSession,
+  ITEMS_ADDED_EVENT_TYPE,
+  ITEM_POPPED_EVENT_TYPE,
+  CLEARED_EVENT_TYPE,
+  HISTORY_TRANSACTION_EVENT_TYPE,
+  AGENTS_EVENT_SOURCE,
+} from "./session.js";
 export { AgentStateClient, AgentStateError } from "./client.js";
