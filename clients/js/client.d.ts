@@ -17,9 +17,32 @@ export interface AgentStateClientOptions {
 
 /** A non-success answer of the service; `problem` is the parsed problem+json body. */
 export declare class AgentStateError extends Error {
-  constructor(message: string, options?: { status?: number; problem?: unknown; cause?: unknown });
+  constructor(
+    message: string,
+    options?: {
+      status?: number;
+      problem?: unknown;
+      cause?: unknown;
+      pending?: boolean;
+      sessionId?: string;
+      eventId?: string;
+      idempotencyKey?: string;
+    }
+  );
   readonly status: number | undefined;
   readonly problem: unknown;
+  /**
+   * True when the write (or erasure) was still undecided (202) after `pendingTimeoutMs`: it may still be
+   * applied. Poll `GET /sessions/{sessionId}/events/{eventId}` or read the session before writing it again;
+   * a retry under a new key could apply it twice.
+   */
+  readonly pending: boolean;
+  /** The session of a pending write. */
+  readonly sessionId: string | undefined;
+  /** The event id whose decision answers for a pending write (the erasure's key for `deleteSession`). */
+  readonly eventId: string | undefined;
+  /** The Idempotency-Key the pending request was sent with. */
+  readonly idempotencyKey: string | undefined;
 }
 
 export interface TimelineEntry {
@@ -39,6 +62,22 @@ export interface TimelineEntry {
   };
 }
 
+/** The service's answer to an append; `polled` is set when it came from polling a 202. */
+export interface AppendAnswer {
+  sessionId?: string;
+  outcome?: "accepted" | "duplicate";
+  eventIds?: string[];
+  firstVersion?: number;
+  version?: number;
+  sessionVersion?: number;
+  /**
+   * The decision was read by polling the event id after a 202, which does not check that it was taken
+   * for this request's body (another writer may have used the same key).
+   */
+  polled?: true;
+  [key: string]: unknown;
+}
+
 export interface AppendOptions {
   /** The session version the write expects (`If-Match`); a mismatch fails with status 409. */
   ifMatch?: number;
@@ -48,29 +87,40 @@ export interface AppendOptions {
 export declare class AgentStateClient {
   constructor(options: AgentStateClientOptions);
   readonly baseUrl: string;
-  /** Appends one event under `eventId` (the Idempotency-Key); resolves once accepted or a duplicate. */
+  /**
+   * Appends one event under `eventId` (the Idempotency-Key); resolves once accepted or a duplicate.
+   * One event may weigh at most 256 KiB as the service re-encodes it.
+   */
   appendEvent(
     sessionId: string,
     eventId: string,
     event: { source: string; type: string; data: unknown },
     options?: AppendOptions
-  ): Promise<any>;
+  ): Promise<AppendAnswer>;
   /**
-   * Appends an atomic batch (at most 100 events); event `i` gets the id `<idempotencyKey>:<i>`.
-   * Resolves once accepted or a duplicate.
+   * Appends an atomic batch (at most 100 events, a body under about 2 MiB − 64 KiB: it becomes one Kafka
+   * record); event `i` gets the id `<idempotencyKey>:<i>`. Resolves once accepted or a duplicate.
    */
   appendBatch(
     sessionId: string,
     idempotencyKey: string,
     events: Array<{ source: string; type: string; data: unknown }>,
     options?: AppendOptions
-  ): Promise<any>;
-  /** Polls a pending event until the ledger decided on it. */
-  awaitDecision(sessionId: string, eventId: string): Promise<any>;
+  ): Promise<AppendAnswer>;
+  /**
+   * Polls a pending event until the ledger decided on it; after `pendingTimeoutMs` throws an
+   * AgentStateError with `pending` true.
+   */
+  awaitDecision(sessionId: string, eventId: string, options?: { idempotencyKey?: string }): Promise<any>;
   /** Every entry of a session's timeline, oldest first; `[]` when it has no event. */
   readTimeline(sessionId: string): Promise<TimelineEntry[]>;
   /** Ids of the tenant's sessions that start with `prefix`. */
   listSessionIds(prefix: string): Promise<string[]>;
-  /** Erases a session (a session without events counts as erased). */
-  deleteSession(sessionId: string): Promise<void>;
+  /**
+   * Erases a session (a session without events counts as erased). Sent with `Idempotency-Key`
+   * (`erase-<uuid>` unless given), kept across retries, so a repeat never erases a new life of the
+   * session; a 202 is polled until decided, else an AgentStateError with `pending` true and `eventId`
+   * the key is thrown (pass it back as `idempotencyKey` to repeat the same erasure).
+   */
+  deleteSession(sessionId: string, options?: { idempotencyKey?: string }): Promise<void>;
 }

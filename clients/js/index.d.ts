@@ -16,6 +16,7 @@ export {
   AgentStateClient,
   AgentStateError,
   type AgentStateClientOptions,
+  type AppendAnswer,
   type AppendOptions,
   type TimelineEntry,
 } from "./client.js";
@@ -33,6 +34,8 @@ export {
 export declare const CHECKPOINT_EVENT_TYPE: "dev.langgraph.checkpoint";
 /** CloudEvent type of one task's pending writes: `dev.langgraph.writes`. */
 export declare const WRITES_EVENT_TYPE: "dev.langgraph.writes";
+/** CloudEvent type of a part of a checkpoint or writes event (values that did not fit), same atomic batch. */
+export declare const BLOBS_EVENT_TYPE: "dev.langgraph.blobs";
 /** CloudEvent source of every event the saver appends. */
 export declare const EVENT_SOURCE: "agent://langgraph";
 

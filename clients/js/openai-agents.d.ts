@@ -9,6 +9,7 @@ export {
   AgentStateClient,
   AgentStateError,
   type AgentStateClientOptions,
+  type AppendAnswer,
   type AppendOptions,
   type TimelineEntry,
 } from "./client.js";
@@ -53,7 +54,12 @@ export declare class AgentStateSession implements SessionHistoryTransactionAware
   getSessionId(): Promise<string>;
   /** The items in order; with `limit`, the last `limit` of them. */
   getItems(limit?: number): Promise<AgentInputItem[]>;
-  /** Appends items atomically (one event, or one atomic batch when they do not fit in one). */
+  /**
+   * Appends items atomically (one event, or one atomic batch when they do not fit in one). Items are
+   * checked first (plain JSON, storable text, nesting ≤ 29 levels, arrays ≤ 10,000 elements): a TypeError
+   * or RangeError means nothing was written. An AgentStateError with `pending` true means the write may
+   * still land: read the session before adding the items again.
+   */
   addItems(items: AgentInputItem[]): Promise<void>;
   /** Removes and returns the last item; `undefined` when the history is empty. */
   popItem(): Promise<AgentInputItem | undefined>;

@@ -5,17 +5,59 @@
  *
  * Only global `fetch` is used. Every request is retried a few times with
  * back-off on network errors and on 429/502/503/504; this is safe for appends
- * because each carries an `Idempotency-Key` (a repeat with the same body is a
- * `duplicate`).
+ * and erasures because each carries an `Idempotency-Key` kept across the
+ * retries (a repeat with the same body is a `duplicate`).
  *
  * @module
  */
+
+import { randomUUID } from "node:crypto";
 
 /** Characters the service allows in session and event ids. */
 export const ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 /** Statuses after which a request is sent again (same body, same key). */
 const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
+
+/** The service refuses an event over 256 KiB as it re-encodes it (its envelope included). */
+export const MAX_EVENT_BYTES = 256 * 1024;
+/**
+ * An atomic batch becomes one Kafka record, whose producer limit
+ * (`max.request.size`) is 2 MiB: a body over it is refused with 413. Stay
+ * 64 KiB under it, for what the service adds to every event (subject, tenant,
+ * time, datacontenttype) and the record's own overhead.
+ */
+export const MAX_BATCH_BODY_BYTES = 2 * 1024 * 1024 - 64 * 1024;
+/** Events in one atomic batch. */
+export const MAX_BATCH_EVENTS = 100;
+/** Deepest JSON nesting of an event, its envelope counting as level 1. */
+export const MAX_EVENT_DEPTH = 32;
+/** Most elements of one JSON array in an event. */
+export const MAX_ARRAY_ELEMENTS = 10_000;
+
+/**
+ * Whether the service can store a string: no U+0000 and no unpaired UTF-16
+ * surrogate (it refuses the whole request with 400 otherwise, keys included).
+ * @param {string} text
+ */
+export function isStorableText(text) {
+  return !text.includes("\0") && text.isWellFormed();
+}
+
+/**
+ * Throws a TypeError, before anything is sent, for a string the service
+ * would refuse.
+ * @param {string} what  what the string is, for the message
+ * @param {unknown} text
+ */
+export function assertStorableText(what, text) {
+  if (typeof text === "string" && !isStorableText(text)) {
+    throw new TypeError(
+      `${what} ${JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text)} holds U+0000 or an ` +
+        "unpaired UTF-16 surrogate, which the agent-state service refuses (400); nothing was written"
+    );
+  }
+}
 
 /**
  * Error raised for an answer of the service that is not a success.
@@ -24,7 +66,7 @@ const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 export class AgentStateError extends Error {
   /**
    * @param {string} message
-   * @param {{ status?: number, problem?: any, cause?: unknown }} [options]
+   * @param {{ status?: number, problem?: any, cause?: unknown, pending?: boolean, sessionId?: string, eventId?: string, idempotencyKey?: string }} [options]
    */
   constructor(message, options = {}) {
     super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
@@ -33,6 +75,18 @@ export class AgentStateError extends Error {
     this.status = options.status;
     /** Parsed problem+json body, when there was one. */
     this.problem = options.problem;
+    /**
+     * True when the write was still undecided (202) when the client gave up
+     * waiting: it may still be applied. Poll `eventId` (or read the session)
+     * before writing it again; a retry under a new key would write it twice.
+     */
+    this.pending = options.pending === true;
+    /** The session of a pending write. @type {string | undefined} */
+    this.sessionId = options.sessionId;
+    /** The event id whose decision answers for a pending write (`GET /sessions/{sessionId}/events/{eventId}`). @type {string | undefined} */
+    this.eventId = options.eventId;
+    /** The Idempotency-Key the pending request was sent with. @type {string | undefined} */
+    this.idempotencyKey = options.idempotencyKey;
   }
 }
 
@@ -124,6 +178,10 @@ export function assertServiceId(kind, id) {
     throw new Error(
       `Invalid ${kind} ${JSON.stringify(id)}: it must match [A-Za-z0-9._:@-]{1,128}`
     );
+  }
+  // A URL path collapses these segments: the request would reach another resource.
+  if (id === "." || id === "..") {
+    throw new Error(`Invalid ${kind} ${JSON.stringify(id)}: "." and ".." cannot be addressed in a URL path`);
   }
 }
 
@@ -248,7 +306,7 @@ export class AgentStateClient {
   async appendEvent(sessionId, eventId, event, options = {}) {
     assertServiceId("session id", sessionId);
     assertServiceId("event id", eventId);
-    return this.#append(sessionId, eventId, JSON.stringify(event), {
+    return this.#append(sessionId, eventId, eventId, JSON.stringify(event), {
       "Content-Type": "application/json",
       "Idempotency-Key": eventId,
       ...ifMatchHeader(options.ifMatch),
@@ -260,7 +318,9 @@ export class AgentStateClient {
    * event is applied, with consecutive versions, or none is. Event `i` gets
    * the id `<idempotencyKey>:<i>`, the service's own convention for a batch,
    * so a retry of the same batch is a `duplicate`. `ifMatch` applies to the
-   * batch (the version the session must be at before it).
+   * batch (the version the session must be at before it). The body must stay
+   * under {@link MAX_BATCH_BODY_BYTES} (one Kafka record), each event under
+   * 256 KiB as the service re-encodes it.
    *
    * @param {string} sessionId
    * @param {string} idempotencyKey  prefix of the event ids
@@ -273,11 +333,14 @@ export class AgentStateClient {
     if (!Array.isArray(events) || events.length === 0) {
       throw new Error("appendBatch: at least one event is required");
     }
+    if (events.length > MAX_BATCH_EVENTS) {
+      throw new RangeError(`appendBatch: ${events.length} events, more than the ${MAX_BATCH_EVENTS} of one atomic batch`);
+    }
     assertServiceId("idempotency key", idempotencyKey);
     const withIds = events.map((event, i) => ({ ...event, id: `${idempotencyKey}:${i}` }));
     for (const event of withIds) assertServiceId("event id", event.id);
     const firstId = withIds[0].id;
-    return this.#append(sessionId, firstId, JSON.stringify(withIds), {
+    return this.#append(sessionId, firstId, idempotencyKey, JSON.stringify(withIds), {
       "Content-Type": "application/cloudevents-batch+json",
       "Idempotency-Key": idempotencyKey,
       ...ifMatchHeader(options.ifMatch),
@@ -287,17 +350,25 @@ export class AgentStateClient {
   /**
    * @param {string} sessionId
    * @param {string} firstEventId the id whose decision answers for the request
+   * @param {string} idempotencyKey the request's key
    * @param {string} body
    * @param {Record<string, string>} headers
    * @param {string} what
    */
-  async #append(sessionId, firstEventId, body, headers, what) {
+  async #append(sessionId, firstEventId, idempotencyKey, body, headers, what) {
     const res = await this.request("POST", `/sessions/${sessionId}/events`, { body, headers });
     if (res.status === 200 || res.status === 201 || res.status === 202) {
       const answer = await readJson(res);
       const outcome = answer?.outcome ?? (res.status === 202 ? "pending" : "accepted");
       if (outcome === "accepted" || outcome === "duplicate") return answer;
-      if (outcome === "pending") return this.awaitDecision(sessionId, firstEventId);
+      if (outcome === "pending") {
+        // The poll reads the decision on the id, without the service's check
+        // that it was taken for this body: `polled` tells callers that rely on
+        // the body (a key derived from something else than the content) to
+        // verify what was stored.
+        const decided = await this.awaitDecision(sessionId, firstEventId, { idempotencyKey });
+        return { ...(decided ?? {}), polled: true };
+      }
       throw new AgentStateError(
         `${what} was not accepted (outcome ${outcome}): ${answer?.reason ?? answer?.detail ?? "no reason given"}`,
         { status: res.status, problem: answer }
@@ -308,33 +379,47 @@ export class AgentStateClient {
 
   /**
    * Polls `GET /sessions/{sessionId}/events/{eventId}` until the ledger has
-   * decided (200); 404 means not yet. Gives up after `pendingTimeoutMs`.
+   * decided (200); 404 means not yet. Gives up after `pendingTimeoutMs` with
+   * an AgentStateError whose `pending` is true: the write may still land.
    *
    * @param {string} sessionId
    * @param {string} eventId
+   * @param {{ idempotencyKey?: string }} [options] the request's key, carried by a pending error
    */
-  async awaitDecision(sessionId, eventId) {
+  async awaitDecision(sessionId, eventId, options = {}) {
+    const answer = await this.#poll(sessionId, eventId, `event ${eventId}`, options.idempotencyKey ?? eventId);
+    const outcome = answer?.outcome ?? "accepted";
+    if (outcome === "accepted" || outcome === "duplicate") return answer;
+    throw new AgentStateError(
+      `event ${eventId} in session ${sessionId} was not accepted (outcome ${outcome}): ${answer?.reason ?? "no reason given"}`,
+      { status: 200, problem: answer }
+    );
+  }
+
+  /**
+   * The decision on an event id once there is one (any outcome).
+   * @param {string} sessionId
+   * @param {string} eventId
+   * @param {string} what  for messages
+   * @param {string} idempotencyKey  carried by a pending error
+   */
+  async #poll(sessionId, eventId, what, idempotencyKey) {
+    assertServiceId("event id", eventId);
     const deadline = Date.now() + this.pendingTimeoutMs;
     let delay = 50;
     for (;;) {
       const res = await this.request("GET", `/sessions/${sessionId}/events/${eventId}`);
-      if (res.status === 200) {
-        const answer = await readJson(res);
-        const outcome = answer?.outcome ?? "accepted";
-        if (outcome === "accepted" || outcome === "duplicate") return answer;
-        throw new AgentStateError(
-          `event ${eventId} in session ${sessionId} was not accepted (outcome ${outcome}): ${answer?.reason ?? "no reason given"}`,
-          { status: 200, problem: answer }
-        );
-      }
+      if (res.status === 200) return (await readJson(res)) ?? {};
       if (res.status !== 404) {
-        throw await errorFrom(res, `waiting for event ${eventId} in session ${sessionId}`);
+        throw await errorFrom(res, `waiting for ${what} in session ${sessionId}`);
       }
       await discard(res);
       if (Date.now() + delay > deadline) {
         throw new AgentStateError(
-          `event ${eventId} in session ${sessionId} was still pending after ${this.pendingTimeoutMs} ms`,
-          { status: 202 }
+          `${what} in session ${sessionId} was still pending after ${this.pendingTimeoutMs} ms: it may still be ` +
+            `applied. Poll GET /sessions/${sessionId}/events/${eventId} (or read the session) before writing it ` +
+            `again, or repeat it with the same Idempotency-Key ${idempotencyKey}; a retry under a new key could apply it twice`,
+          { status: 202, pending: true, sessionId, eventId, idempotencyKey }
         );
       }
       await sleep(delay);
@@ -413,11 +498,31 @@ export class AgentStateClient {
 
   /**
    * Erases a session; one without any event (404) counts as erased.
+   *
+   * The request carries an `Idempotency-Key` (`erase-<uuid>` unless one is
+   * given), kept across its retries: a repeat answers like the first erasure
+   * and never erases a new life of the session begun meanwhile (a keyless
+   * DELETE would be a new erasure at every retry). A 202 (not decided yet) is
+   * polled at `GET /sessions/{id}/events/<key>` until decided, within
+   * `pendingTimeoutMs`; after that an AgentStateError with `pending` true and
+   * `eventId` the key is thrown (the erasure may still happen: repeat it with
+   * `{ idempotencyKey: err.eventId }`).
+   *
    * @param {string} sessionId
+   * @param {{ idempotencyKey?: string }} [options]
    */
-  async deleteSession(sessionId) {
+  async deleteSession(sessionId, options = {}) {
     assertServiceId("session id", sessionId);
-    const res = await this.request("DELETE", `/sessions/${sessionId}`);
+    const key = options.idempotencyKey ?? `erase-${randomUUID()}`;
+    assertServiceId("idempotency key", key);
+    const res = await this.request("DELETE", `/sessions/${sessionId}`, { headers: { "Idempotency-Key": key } });
+    if (res.status === 202) {
+      await discard(res);
+      // Any decision settles it: accepted is erased, a refusal means there was
+      // no session to erase (the service answers those 404).
+      await this.#poll(sessionId, key, `the erasure ${key}`, key);
+      return;
+    }
     if (res.ok || res.status === 404) {
       await discard(res);
       return;

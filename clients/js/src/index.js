@@ -12,6 +12,7 @@ export {
   AgentStateSaver,
   CHECKPOINT_EVENT_TYPE,
   WRITES_EVENT_TYPE,
+  BLOBS_EVENT_TYPE,
   EVENT_SOURCE,
 } from "./saver.js";
 export {

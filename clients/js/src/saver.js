@@ -1,8 +1,11 @@
 /**
  * LangGraph.js checkpoint saver that keeps every thread in one agent-state
  * session: a checkpoint is a `dev.langgraph.checkpoint` event, a task's
- * pending writes a `dev.langgraph.writes` event. Reads fold the session's
- * accepted events into an in-memory index and answer from it.
+ * pending writes a `dev.langgraph.writes` event. When their values do not fit
+ * in one event (256 KiB), the rest goes into `dev.langgraph.blobs` parts of
+ * the same atomic batch (a value larger than one event is cut into chunks
+ * across parts). Reads fold the session's accepted events into an in-memory
+ * index, joining each head with its parts, and answer from it.
  *
  * @module
  */
@@ -18,12 +21,22 @@ import {
   maxChannelVersion,
   writesSortKey,
 } from "@langchain/langgraph-checkpoint";
-import { AgentStateClient } from "./client.js";
+import {
+  AgentStateClient,
+  MAX_BATCH_BODY_BYTES,
+  MAX_BATCH_EVENTS,
+  assertStorableText,
+} from "./client.js";
 
 /** CloudEvent type of a stored checkpoint. */
 export const CHECKPOINT_EVENT_TYPE = "dev.langgraph.checkpoint";
 /** CloudEvent type of one task's pending writes against a checkpoint. */
 export const WRITES_EVENT_TYPE = "dev.langgraph.writes";
+/**
+ * CloudEvent type of a part of a checkpoint or writes event: more of its
+ * values, in the same atomic batch, naming the head by `putId`.
+ */
+export const BLOBS_EVENT_TYPE = "dev.langgraph.blobs";
 /** CloudEvent source of every event this saver appends. */
 export const EVENT_SOURCE = "agent://langgraph";
 
@@ -32,6 +45,19 @@ const SESSION_PREFIX = /^[A-Za-z0-9._:@-]*$/;
 const MAX_ID_LENGTH = 128;
 /** `h.` + 40 hex characters. */
 const HASHED_THREAD_LENGTH = 42;
+
+/**
+ * JSON one event of ours may weigh as we send it: the service refuses an
+ * event over 256 KiB as it re-encodes it, with specversion, subject, tenant,
+ * time and datacontenttype added; 16 KiB are left for those.
+ */
+const EVENT_BUDGET_BYTES = 240 * 1024;
+/** Entries (values or writes) in one event, well under the service's 10,000 elements per array. */
+const MAX_ENTRIES_PER_EVENT = 1000;
+/** Stands for the longest event id we send (`lgc-` + 48 hex + `:` + 2 digits) in size estimates. */
+const EVENT_ID_PLACEHOLDER = "x".repeat(56);
+/** Stands for a put id (`lgc-` + 48 hex) in size estimates. */
+const PUT_ID_PLACEHOLDER = "x".repeat(52);
 
 /** @param {string} text */
 function sha256Hex(text) {
@@ -54,6 +80,259 @@ function toBase64(bytes) {
  */
 function fromBase64(text) {
   return new Uint8Array(Buffer.from(text, "base64"));
+}
+
+/** @param {unknown} value @returns {number} UTF-8 bytes of its JSON */
+function jsonBytes(value) {
+  return Buffer.byteLength(JSON.stringify(value), "utf8");
+}
+
+/**
+ * How a serialised value is stored in an event: `{text}`, the bytes as a
+ * string, when the serde type is "json", the bytes are UTF-8 text that
+ * round-trips exactly and this is no larger than base64; else `{value}`,
+ * base64.
+ *
+ * @param {string} type serde type
+ * @param {Uint8Array | string} bytes
+ * @returns {{ text: string } | { value: string }}
+ */
+function encodeValue(type, bytes) {
+  const buffer =
+    typeof bytes === "string"
+      ? Buffer.from(bytes, "utf8")
+      : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (type === "json") {
+    const text = buffer.toString("utf8");
+    // Invalid UTF-8 decodes to U+FFFD and so does not round-trip; U+0000 is refused by the service.
+    if (!text.includes("\0") && Buffer.byteLength(text, "utf8") === buffer.length && Buffer.from(text, "utf8").equals(buffer)) {
+      if (jsonBytes(text) <= 4 * Math.ceil(buffer.length / 3) + 2) return { text };
+    }
+  }
+  return { value: buffer.toString("base64") };
+}
+
+/**
+ * The bytes of a stored value (`{text}` or `{value}` in base64).
+ * @param {{ text?: string, value?: string }} stored
+ * @returns {Uint8Array}
+ */
+function decodeValue(stored) {
+  return typeof stored.text === "string" ? new Uint8Array(Buffer.from(stored.text, "utf8")) : fromBase64(/** @type {string} */ (stored.value));
+}
+
+/** @param {any} entry whether it carries a stored value */
+function hasStoredValue(entry) {
+  return typeof entry?.text === "string" || typeof entry?.value === "string";
+}
+
+/**
+ * UTF-8 bytes one UTF-16 code unit takes inside a JSON string (as
+ * `JSON.stringify` writes it); the caller counts a surrogate pair as 4.
+ * @param {number} code
+ */
+function escapedUnitBytes(code) {
+  if (code === 0x22 || code === 0x5c) return 2;
+  if (code < 0x20) return code === 8 || code === 9 || code === 10 || code === 12 || code === 13 ? 2 : 6;
+  if (code < 0x80) return 1;
+  if (code < 0x800) return 2;
+  if (code >= 0xd800 && code <= 0xdfff) return 6; // alone (a pair is counted by the caller)
+  return 3;
+}
+
+/**
+ * Cuts a string into pieces whose JSON form (quotes included) is at most
+ * `capacity` bytes, never inside a surrogate pair.
+ * @param {string} text
+ * @param {number} capacity
+ * @returns {string[]}
+ */
+function splitForJson(text, capacity) {
+  const room = capacity - 2;
+  if (room < 8) throw new Error("internal: no room for a chunk");
+  const pieces = [];
+  let start = 0;
+  let size = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    const next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+    const pair = code >= 0xd800 && code <= 0xdbff && next >= 0xdc00 && next <= 0xdfff;
+    const cost = pair ? 4 : escapedUnitBytes(code);
+    if (size + cost > room) {
+      pieces.push(text.slice(start, i));
+      start = i;
+      size = 0;
+    }
+    size += cost;
+    if (pair) i += 1;
+  }
+  if (start < text.length || pieces.length === 0) pieces.push(text.slice(start));
+  return pieces;
+}
+
+/**
+ * Spreads a head event's entries over the head and as many `dev.langgraph.blobs`
+ * parts as needed, each under {@link EVENT_BUDGET_BYTES}; an entry too large
+ * for one event is cut into chunks (`chunk`, `chunks`) across parts. Throws a
+ * RangeError, before anything is written, when the whole cannot go in one
+ * atomic batch.
+ *
+ * @param {object} options
+ * @param {string} options.headType
+ * @param {Record<string, unknown>} options.head      head data, without its list
+ * @param {"blobs" | "writes"} options.listKey
+ * @param {any[]} options.entries                    each with `text` or `value`
+ * @param {Record<string, unknown>} options.partFields fields of every part's data
+ * @param {string} options.what                       for messages
+ * @returns {{ head: any[], parts: any[][] }} the entries of the head and of each part
+ */
+function packEntries({ headType, head, listKey, entries, partFields, what }) {
+  const eventBytes = (type, data) => jsonBytes({ source: EVENT_SOURCE, type, data, id: EVENT_ID_PLACEHOLDER });
+  const headBase = eventBytes(headType, { ...head, [listKey]: [], parts: MAX_BATCH_EVENTS, putId: PUT_ID_PLACEHOLDER });
+  const partBase = eventBytes(BLOBS_EVENT_TYPE, {
+    ...partFields,
+    putId: PUT_ID_PLACEHOLDER,
+    part: MAX_BATCH_EVENTS,
+    [listKey]: [],
+  });
+  if (headBase > EVENT_BUDGET_BYTES) {
+    throw new RangeError(
+      `${what}: its checkpoint, metadata and ids alone take ${headBase} bytes, more than one event may hold ` +
+        `(about ${EVENT_BUDGET_BYTES}); nothing was written`
+    );
+  }
+  const sizes = entries.map((entry) => jsonBytes(entry) + 1);
+  const total = headBase + sizes.reduce((a, b) => a + b, 0);
+  if (total > MAX_BATCH_BODY_BYTES) {
+    throw new RangeError(
+      `${what}: it needs about ${total} bytes, more than one atomic batch may carry (it becomes one Kafka record of at ` +
+        `most 2 MiB; the saver keeps ${MAX_BATCH_BODY_BYTES} bytes); nothing was written`
+    );
+  }
+
+  /** @type {any[][]} */
+  const lists = [[]];
+  let size = headBase;
+  const add = (entry, entrySize) => {
+    const current = lists[lists.length - 1];
+    if (size + entrySize <= EVENT_BUDGET_BYTES && current.length < MAX_ENTRIES_PER_EVENT) {
+      current.push(entry);
+      size += entrySize;
+      return;
+    }
+    if (partBase + entrySize > EVENT_BUDGET_BYTES) throw new Error("internal: an entry does not fit an empty part");
+    lists.push([entry]);
+    size = partBase + entrySize;
+  };
+  entries.forEach((entry, i) => {
+    if (partBase + sizes[i] <= EVENT_BUDGET_BYTES) {
+      add(entry, sizes[i]);
+      return;
+    }
+    // Too large for any event: chunks of its stored string, each filling a part.
+    const field = typeof entry.text === "string" ? "text" : "value";
+    const { [field]: whole, ...meta } = entry;
+    const overhead = jsonBytes({ ...meta, chunk: 99_999, chunks: 99_999, [field]: "" }) + 1;
+    const pieces = splitForJson(whole, EVENT_BUDGET_BYTES - partBase - overhead + 2);
+    pieces.forEach((piece, k) => {
+      const chunk = { ...meta, chunk: k, chunks: pieces.length, [field]: piece };
+      add(chunk, jsonBytes(chunk) + 1);
+    });
+  });
+  if (lists.length > MAX_BATCH_EVENTS) {
+    throw new RangeError(
+      `${what}: it needs ${lists.length} events, more than the ${MAX_BATCH_EVENTS} of one atomic batch; nothing was written`
+    );
+  }
+  return { head: lists[0], parts: lists.slice(1) };
+}
+
+/**
+ * The events of one put (head first, then its parts) and their common key.
+ * The key digests the session and the whole content, so a byte-identical
+ * retry is a duplicate and a put with other content is a new write.
+ *
+ * @param {object} options
+ * @param {string} options.prefix     "lgc" or "lgw"
+ * @param {string} options.sessionId
+ * @param {string} options.headType
+ * @param {Record<string, unknown>} options.head
+ * @param {"blobs" | "writes"} options.listKey
+ * @param {any[]} options.entries
+ * @param {Record<string, unknown>} options.partFields
+ * @param {string} options.what
+ * @returns {{ key: string, events: { source: string, type: string, data: any }[] }}
+ */
+function putEvents({ prefix, sessionId, headType, head, listKey, entries, partFields, what }) {
+  const packed = packEntries({ headType, head, listKey, entries, partFields, what });
+  /** @type {any} */
+  const headData = { ...head, [listKey]: packed.head };
+  if (packed.parts.length > 0) headData.parts = packed.parts.length;
+  const partData = packed.parts.map((list, part) => ({ ...partFields, part, [listKey]: list }));
+  const key = `${prefix}-${sha256Hex(JSON.stringify([sessionId, headData, partData])).slice(0, 48)}`;
+  if (packed.parts.length > 0) {
+    headData.putId = key;
+    for (const data of partData) data.putId = key;
+  }
+  return {
+    key,
+    events: [
+      { source: EVENT_SOURCE, type: headType, data: headData },
+      ...partData.map((data) => ({ source: EVENT_SOURCE, type: BLOBS_EVENT_TYPE, data })),
+    ],
+  };
+}
+
+/**
+ * A head's complete list of entries: its own, then those of its parts in
+ * order, with chunks joined again. Undefined when a part or a chunk is
+ * missing (an atomic batch stores all of them or none).
+ *
+ * @param {any} data head data
+ * @param {"blobs" | "writes"} listKey
+ * @param {Map<string, Map<number, any>>} parts putId → part number → part data
+ * @returns {any[] | undefined}
+ */
+function joinedEntries(data, listKey, parts) {
+  const own = Array.isArray(data[listKey]) ? data[listKey] : [];
+  const count = Number.isInteger(data.parts) && data.parts > 0 ? data.parts : 0;
+  let list = own;
+  if (count > 0) {
+    const found = typeof data.putId === "string" ? parts.get(data.putId) : undefined;
+    if (!found) return undefined;
+    list = [...own];
+    for (let i = 0; i < count; i += 1) {
+      const part = found.get(i);
+      if (!part || !Array.isArray(part[listKey])) return undefined;
+      list.push(...part[listKey]);
+    }
+  }
+  /** @type {any[]} */
+  const joined = [];
+  /** @type {{ field: string, pieces: string[] } | undefined} */
+  let open;
+  for (const entry of list) {
+    if (!entry || typeof entry !== "object" || !Number.isInteger(entry.chunks)) {
+      if (open) return undefined;
+      joined.push(entry);
+      continue;
+    }
+    const field = typeof entry.text === "string" ? "text" : "value";
+    if (typeof entry[field] !== "string") return undefined;
+    if (entry.chunk === 0) {
+      if (open) return undefined;
+      open = { field, pieces: [] };
+    } else if (!open || open.field !== field || entry.chunk !== open.pieces.length) {
+      return undefined;
+    }
+    open.pieces.push(entry[field]);
+    if (open.pieces.length === entry.chunks) {
+      const { chunk, chunks, [field]: last, ...meta } = entry;
+      joined.push({ ...meta, [field]: open.pieces.join("") });
+      open = undefined;
+    }
+  }
+  return open ? undefined : joined;
 }
 
 /** @param {object} obj @param {PropertyKey} key */
@@ -102,7 +381,8 @@ function isSerialized(value) {
  * @property {string} channel
  * @property {string} vkey        versionKey of its version
  * @property {string} type        serde type
- * @property {string} value       base64
+ * @property {string} [text]      the serialised bytes as UTF-8 text, or
+ * @property {string} [value]     the serialised bytes in base64
  */
 
 /**
@@ -120,7 +400,8 @@ function isSerialized(value) {
  * @property {number} idx
  * @property {string} channel
  * @property {string} type
- * @property {string} value     base64
+ * @property {string} [text]    UTF-8 text of the bytes, or
+ * @property {string} [value]   base64 of the bytes
  * @property {string} taskPath
  */
 
@@ -166,7 +447,7 @@ class ThreadIndex {
       blobs: new Map(),
     };
     for (const blob of Array.isArray(data.blobs) ? data.blobs : []) {
-      if (typeof blob?.channel !== "string" || typeof blob.type !== "string" || typeof blob.value !== "string") {
+      if (typeof blob?.channel !== "string" || typeof blob.type !== "string" || !hasStoredValue(blob)) {
         continue;
       }
       /** @type {BlobRecord} */
@@ -175,7 +456,7 @@ class ThreadIndex {
         channel: blob.channel,
         vkey: versionKey(blob.version),
         type: blob.type,
-        value: blob.value,
+        ...(typeof blob.text === "string" ? { text: blob.text } : { value: blob.value }),
       };
       record.blobs.set(stored.channel, stored);
       let byVersion = index.blobs.get(stored.channel);
@@ -205,14 +486,21 @@ class ThreadIndex {
     }
     const taskPath = typeof data.taskPath === "string" ? data.taskPath : "";
     data.writes.forEach((write, i) => {
-      if (typeof write?.channel !== "string" || typeof write.type !== "string" || typeof write.value !== "string") {
+      if (typeof write?.channel !== "string" || typeof write.type !== "string" || !hasStoredValue(write)) {
         return;
       }
       const idx = Number.isInteger(write.idx) ? write.idx : i;
       const key = `${data.taskId},${idx}`;
       // A regular write keeps the first value stored, a special one (idx < 0) the last.
       if (idx >= 0 && stored.has(key)) return;
-      stored.set(key, { taskId: data.taskId, idx, channel: write.channel, type: write.type, value: write.value, taskPath });
+      stored.set(key, {
+        taskId: data.taskId,
+        idx,
+        channel: write.channel,
+        type: write.type,
+        ...(typeof write.text === "string" ? { text: write.text } : { value: write.value }),
+        taskPath,
+      });
     });
   }
 
@@ -332,7 +620,10 @@ export class AgentStateSaver extends BaseCheckpointSaver {
 
   /**
    * Stores a checkpoint as one `dev.langgraph.checkpoint` event, with the
-   * values of the channels named in `newVersions`.
+   * values of the channels named in `newVersions`; values that do not fit in
+   * it go into `dev.langgraph.blobs` parts of the same atomic batch. The ids
+   * digest the content: a retry of the same put is a duplicate, a put of the
+   * same checkpoint id with other content is a new write that replaces it.
    *
    * @param {import("@langchain/core/runnables").RunnableConfig} config
    * @param {import("@langchain/langgraph-checkpoint").Checkpoint} checkpoint
@@ -354,33 +645,42 @@ export class AgentStateSaver extends BaseCheckpointSaver {
     }
     const parent = config.configurable?.checkpoint_id;
     const parentId = typeof parent === "string" && parent !== "" ? parent : null;
+    assertStorableText("Failed to put checkpoint: thread_id", threadId);
+    assertStorableText("Failed to put checkpoint: checkpoint_ns", ns);
+    assertStorableText("Failed to put checkpoint: checkpoint.id", checkpoint.id);
+    assertStorableText("Failed to put checkpoint: the parent checkpoint_id", parentId);
 
     const { channel_values: values, ...rest } = copyCheckpoint(checkpoint);
     const blobs = [];
     for (const [channel, version] of Object.entries(newVersions ?? {})) {
       if (!hasOwn(values, channel)) continue;
+      assertStorableText("Failed to put checkpoint: channel name", channel);
+      assertStorableText(`Failed to put checkpoint: version of channel ${JSON.stringify(channel)}`, version);
       const [type, bytes] = await this.serde.dumpsTyped(values[channel]);
-      blobs.push({ channel, version, type, value: toBase64(bytes) });
+      blobs.push({ channel, version, type, ...encodeValue(type, bytes) });
     }
     const [checkpointType, checkpointBytes] = await this.serde.dumpsTyped(rest);
     const [metadataType, metadataBytes] = await this.serde.dumpsTyped(metadata);
 
     const sessionId = this.sessionIdFor(threadId);
-    const data = {
-      threadId,
-      ns,
-      id: checkpoint.id,
-      parentId,
-      checkpoint: [checkpointType, toBase64(checkpointBytes)],
-      metadata: [metadataType, toBase64(metadataBytes)],
-      blobs,
-    };
-    const eventId = `lgc-${sha256Hex(JSON.stringify([sessionId, threadId, ns, checkpoint.id])).slice(0, 48)}`;
-    await this.client.appendEvent(sessionId, eventId, {
-      source: EVENT_SOURCE,
-      type: CHECKPOINT_EVENT_TYPE,
-      data,
+    const { key, events } = putEvents({
+      prefix: "lgc",
+      sessionId,
+      headType: CHECKPOINT_EVENT_TYPE,
+      head: {
+        threadId,
+        ns,
+        id: checkpoint.id,
+        parentId,
+        checkpoint: [checkpointType, toBase64(checkpointBytes)],
+        metadata: [metadataType, toBase64(metadataBytes)],
+      },
+      listKey: "blobs",
+      entries: blobs,
+      partFields: { threadId, ns, checkpointId: checkpoint.id },
+      what: `Failed to put checkpoint ${checkpoint.id}`,
     });
+    await this.#appendPut(sessionId, key, events);
     return {
       configurable: {
         thread_id: config.configurable.thread_id,
@@ -392,7 +692,8 @@ export class AgentStateSaver extends BaseCheckpointSaver {
 
   /**
    * Stores one task's writes against a checkpoint as one
-   * `dev.langgraph.writes` event. A retry with the same content is a
+   * `dev.langgraph.writes` event (plus `dev.langgraph.blobs` parts in the same
+   * atomic batch when they do not fit). A retry with the same content is a
    * duplicate on the service.
    *
    * @param {import("@langchain/core/runnables").RunnableConfig} config
@@ -416,24 +717,48 @@ export class AgentStateSaver extends BaseCheckpointSaver {
     const ns = config.configurable?.checkpoint_ns ?? "";
     if (typeof ns !== "string") throw new Error('Failed to put writes: "checkpoint_ns" must be a string');
     if (typeof taskId !== "string") throw new Error("Failed to put writes: taskId must be a string");
+    const path = taskPath ?? "";
+    if (typeof path !== "string") throw new Error("Failed to put writes: taskPath must be a string");
+    assertStorableText("Failed to put writes: thread_id", threadId);
+    assertStorableText("Failed to put writes: checkpoint_ns", ns);
+    assertStorableText("Failed to put writes: checkpoint_id", checkpointId);
+    assertStorableText("Failed to put writes: taskId", taskId);
+    assertStorableText("Failed to put writes: taskPath", path);
 
     const items = [];
     for (let i = 0; i < (writes ?? []).length; i += 1) {
       const [channel, value] = writes[i];
+      if (typeof channel !== "string") throw new Error("Failed to put writes: a channel name must be a string");
+      assertStorableText("Failed to put writes: channel name", channel);
       const idx = hasOwn(WRITES_IDX_MAP, channel) ? WRITES_IDX_MAP[channel] : i;
       const [type, bytes] = await this.serde.dumpsTyped(value);
-      items.push({ idx, channel, type, value: toBase64(bytes) });
+      items.push({ idx, channel, type, ...encodeValue(type, bytes) });
     }
     if (items.length === 0) return;
 
     const sessionId = this.sessionIdFor(threadId);
-    const data = { threadId, ns, checkpointId, taskId, taskPath: taskPath ?? "", writes: items };
-    const eventId = `lgw-${sha256Hex(JSON.stringify([sessionId, data])).slice(0, 48)}`;
-    await this.client.appendEvent(sessionId, eventId, {
-      source: EVENT_SOURCE,
-      type: WRITES_EVENT_TYPE,
-      data,
+    const { key, events } = putEvents({
+      prefix: "lgw",
+      sessionId,
+      headType: WRITES_EVENT_TYPE,
+      head: { threadId, ns, checkpointId, taskId, taskPath: path },
+      listKey: "writes",
+      entries: items,
+      partFields: { threadId, ns, checkpointId, taskId },
+      what: `Failed to put the writes of task ${JSON.stringify(taskId)}`,
     });
+    await this.#appendPut(sessionId, key, events);
+  }
+
+  /**
+   * One event as such (its id is the key), several as one atomic batch (ids `<key>:<i>`).
+   * @param {string} sessionId
+   * @param {string} key
+   * @param {{ source: string, type: string, data: any }[]} events
+   */
+  async #appendPut(sessionId, key, events) {
+    if (events.length === 1) await this.client.appendEvent(sessionId, key, events[0]);
+    else await this.client.appendBatch(sessionId, key, events);
   }
 
   /**
@@ -455,23 +780,43 @@ export class AgentStateSaver extends BaseCheckpointSaver {
    * @returns {Map<string, ThreadIndex>}
    */
   #fold(entries, onlyThread) {
-    /** @type {Map<string, ThreadIndex>} */
-    const threads = new Map();
+    /** @type {{ type: string, data: any }[]} */
+    const heads = [];
+    /** putId → part number → part data (the first stored wins). @type {Map<string, Map<number, any>>} */
+    const parts = new Map();
     for (const entry of entries) {
       if ((entry?.outcome ?? "accepted") !== "accepted") continue;
       const event = entry.event;
       const type = event?.type;
-      if (type !== CHECKPOINT_EVENT_TYPE && type !== WRITES_EVENT_TYPE) continue;
+      if (type !== CHECKPOINT_EVENT_TYPE && type !== WRITES_EVENT_TYPE && type !== BLOBS_EVENT_TYPE) continue;
       const data = event.data;
       if (!data || typeof data !== "object" || typeof data.threadId !== "string") continue;
       if (onlyThread !== undefined && data.threadId !== onlyThread) continue;
+      if (type !== BLOBS_EVENT_TYPE) {
+        heads.push({ type, data });
+        continue;
+      }
+      if (typeof data.putId !== "string" || !Number.isInteger(data.part)) continue;
+      let byPart = parts.get(data.putId);
+      if (!byPart) {
+        byPart = new Map();
+        parts.set(data.putId, byPart);
+      }
+      if (!byPart.has(data.part)) byPart.set(data.part, data);
+    }
+    /** @type {Map<string, ThreadIndex>} */
+    const threads = new Map();
+    for (const { type, data } of heads) {
+      const listKey = type === CHECKPOINT_EVENT_TYPE ? "blobs" : "writes";
+      const list = joinedEntries(data, listKey, parts);
+      if (!list) continue;
       let index = threads.get(data.threadId);
       if (!index) {
         index = new ThreadIndex(data.threadId);
         threads.set(data.threadId, index);
       }
-      if (type === CHECKPOINT_EVENT_TYPE) index.addCheckpoint(data);
-      else index.addWrites(data);
+      if (type === CHECKPOINT_EVENT_TYPE) index.addCheckpoint({ ...data, blobs: list });
+      else index.addWrites({ ...data, writes: list });
     }
     return threads;
   }
@@ -524,13 +869,13 @@ export class AgentStateSaver extends BaseCheckpointSaver {
     for (const [channel, version] of Object.entries(checkpoint.channel_versions)) {
       if (channels && !channels.has(channel)) continue;
       const blob = thread.resolveBlob(index, record, channel, version);
-      if (blob) setOwn(values, channel, await this.serde.loadsTyped(blob.type, fromBase64(blob.value)));
+      if (blob) setOwn(values, channel, await this.serde.loadsTyped(blob.type, decodeValue(blob)));
     }
     checkpoint.channel_values = values;
     if (checkpoint.v < 4 && record.parentId !== null && (!channels || channels.has(TASKS))) {
       const sends = [];
       for (const write of thread.orderedWrites(index, record.parentId)) {
-        if (write.channel === TASKS) sends.push(await this.serde.loadsTyped(write.type, fromBase64(write.value)));
+        if (write.channel === TASKS) sends.push(await this.serde.loadsTyped(write.type, decodeValue(write)));
       }
       checkpoint.channel_values[TASKS] = sends;
       const versions = Object.values(checkpoint.channel_versions);
@@ -551,7 +896,7 @@ export class AgentStateSaver extends BaseCheckpointSaver {
     const result = [];
     for (const write of thread.orderedWrites(index, checkpointId)) {
       if (channels && !channels.has(write.channel)) continue;
-      result.push([write.taskId, write.channel, await this.serde.loadsTyped(write.type, fromBase64(write.value))]);
+      result.push([write.taskId, write.channel, await this.serde.loadsTyped(write.type, decodeValue(write))]);
     }
     return result;
   }

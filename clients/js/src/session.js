@@ -20,7 +20,17 @@
  */
 
 import { createHash, randomUUID } from "node:crypto";
-import { AgentStateClient, AgentStateError } from "./client.js";
+import {
+  AgentStateClient,
+  AgentStateError,
+  MAX_ARRAY_ELEMENTS,
+  MAX_BATCH_BODY_BYTES,
+  MAX_BATCH_EVENTS,
+  MAX_EVENT_BYTES,
+  MAX_EVENT_DEPTH,
+  assertStorableText,
+  isStorableText,
+} from "./client.js";
 
 /** CloudEvent type of appended items. */
 export const ITEMS_ADDED_EVENT_TYPE = "dev.openai.agents.items.added";
@@ -40,16 +50,20 @@ const MAX_ID_LENGTH = 128;
 /** `h.` + 40 hex characters. */
 const HASHED_LENGTH = 42;
 
-/** The service refuses an event over 256 KiB serialised (its envelope included). */
-const MAX_EVENT_BYTES = 256 * 1024;
 /** What one event of ours may weigh as we send it: room is left for the fields the service adds. */
 const EVENT_BUDGET_BYTES = MAX_EVENT_BYTES - 12 * 1024;
-/** The service's HTTP body limit is 4 MiB; stay a little under it. */
-const BODY_BUDGET_BYTES = 4 * 1024 * 1024 - 64 * 1024;
-/** Events in one atomic batch. */
-const MAX_BATCH_EVENTS = 100;
+/**
+ * An atomic batch is one Kafka record, limited to 2 MiB (`max.request.size`),
+ * not by the 4 MiB HTTP body limit: stay 64 KiB under it.
+ */
+const BODY_BUDGET_BYTES = MAX_BATCH_BODY_BYTES;
 /** The service refuses arrays of more than 10,000 elements; keep each event's item list well under. */
 const MAX_ITEMS_PER_EVENT = 1000;
+/**
+ * Nesting an item may have, the item itself counting as level 1: the service
+ * counts the envelope (1), `data` (2) and `data.items` (3) above it.
+ */
+const MAX_ITEM_DEPTH = MAX_EVENT_DEPTH - 3;
 
 /** @param {string} text */
 function sha256Hex(text) {
@@ -65,16 +79,28 @@ function isPlainObject(value) {
 
 /**
  * A JSON copy of a value, refusing what JSON would change or lose (binary
- * data, dates, class instances, non-finite numbers, functions, cycles).
+ * data, dates, class instances, non-finite numbers, functions, cycles) and
+ * what the service would refuse with a 400 for the whole request (strings or
+ * keys with U+0000 or an unpaired surrogate, nesting deeper than
+ * {@link MAX_ITEM_DEPTH}, arrays over 10,000 elements).
  * Properties whose value is `undefined` are left out, as `JSON.stringify` does.
  *
  * @param {unknown} value
  * @param {string} path for the error message
  * @param {Set<object>} ancestors
+ * @param {number} [depth] nesting level of `value` (the item is 1)
  * @returns {unknown}
  */
-function jsonCopy(value, path, ancestors) {
-  if (value === null || typeof value === "string" || typeof value === "boolean") return value;
+function jsonCopy(value, path, ancestors, depth = 1) {
+  if (typeof value === "string") {
+    if (!isStorableText(value)) {
+      throw new TypeError(
+        `${path} holds U+0000 or an unpaired UTF-16 surrogate, which the agent-state service refuses (400)`
+      );
+    }
+    return value;
+  }
+  if (value === null || typeof value === "boolean") return value;
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new TypeError(`${path} is ${value}, which JSON cannot hold`);
     return value;
@@ -83,14 +109,25 @@ function jsonCopy(value, path, ancestors) {
     throw new TypeError(`${path} is a ${typeof value}, which JSON cannot hold`);
   }
   if (ancestors.has(value)) throw new TypeError(`${path} is a cyclic reference`);
+  if (depth > MAX_ITEM_DEPTH) {
+    throw new TypeError(
+      `${path} is nested ${depth} levels deep in its item; the agent-state service refuses events nested deeper ` +
+        `than ${MAX_EVENT_DEPTH} levels, which leaves ${MAX_ITEM_DEPTH} to an item (the item itself counting as 1)`
+    );
+  }
   if (Array.isArray(value)) {
+    if (value.length > MAX_ARRAY_ELEMENTS) {
+      throw new TypeError(
+        `${path} has ${value.length} elements; the agent-state service refuses arrays over ${MAX_ARRAY_ELEMENTS}`
+      );
+    }
     ancestors.add(value);
     try {
       const copy = [];
       for (let i = 0; i < value.length; i += 1) {
         const entry = value[i];
         if (entry === undefined) throw new TypeError(`${path}[${i}] is undefined, which JSON cannot hold`);
-        copy.push(jsonCopy(entry, `${path}[${i}]`, ancestors));
+        copy.push(jsonCopy(entry, `${path}[${i}]`, ancestors, depth + 1));
       }
       return copy;
     } finally {
@@ -111,7 +148,13 @@ function jsonCopy(value, path, ancestors) {
     for (const key of Object.keys(value)) {
       const entry = /** @type {any} */ (value)[key];
       if (entry === undefined) continue;
-      const child = jsonCopy(entry, `${path}.${key}`, ancestors);
+      if (!isStorableText(key)) {
+        throw new TypeError(
+          `${path} has a key ${JSON.stringify(key)} with U+0000 or an unpaired UTF-16 surrogate, which the ` +
+            "agent-state service refuses (400)"
+        );
+      }
+      const child = jsonCopy(entry, `${path}.${key}`, ancestors, depth + 1);
       if (key === "__proto__") {
         Object.defineProperty(copy, key, { value: child, enumerable: true, writable: true, configurable: true });
       } else {
@@ -202,6 +245,7 @@ function snapshotTransactionArgs(args) {
   if (typeof operationId !== "string" || !operationId.trim()) {
     throw new TypeError("Session history transaction operationId must be a non-empty string.");
   }
+  assertStorableText("Session history transaction operationId", operationId);
   if (!transaction || typeof transaction !== "object") {
     throw new TypeError("Session history transaction must be an object.");
   }
@@ -292,8 +336,8 @@ function assertOneRequest(events, what) {
   const body = utf8Length(JSON.stringify(events)) + events.length * 140; // + the ids
   if (body > BODY_BUDGET_BYTES) {
     throw new RangeError(
-      `${what} needs about ${body} bytes, more than one request to the service may carry (4 MiB); ` +
-        "store fewer or smaller items per call"
+      `${what} needs about ${body} bytes, more than one atomic batch may carry (it becomes one Kafka record of ` +
+        `at most 2 MiB; the client keeps ${BODY_BUDGET_BYTES} bytes); store fewer or smaller items per call`
     );
   }
 }
@@ -472,14 +516,21 @@ export class AgentStateSession {
    * The agent-state session id for a conversation id: `<prefix><sessionId>`
    * when the id only uses `[A-Za-z0-9._:@-]` and fits in 128 characters, else
    * `<prefix>h.<first 40 hex of sha256(sessionId)>` (an id that itself looks
-   * like `h.<40 hex>` is hashed too, so the two forms cannot collide).
+   * like `h.<40 hex>` is hashed too, so the two forms cannot collide, and so is
+   * one that would be made only of dots, which a URL path cannot address).
    *
    * @param {string} sessionId
    * @param {string} [sessionPrefix]
    */
   static agentStateSessionIdFor(sessionId, sessionPrefix = "oa-") {
     const id = String(sessionId);
-    if (SAFE_SESSION_ID.test(id) && !HASHED_SESSION_ID.test(id) && sessionPrefix.length + id.length <= MAX_ID_LENGTH) {
+    if (
+      SAFE_SESSION_ID.test(id) &&
+      !HASHED_SESSION_ID.test(id) &&
+      sessionPrefix.length + id.length <= MAX_ID_LENGTH &&
+      // "." and ".." would collapse in the URL path: an id made only of dots is hashed.
+      !/^\.+$/.test(sessionPrefix + id)
+    ) {
       return `${sessionPrefix}${id}`;
     }
     return `${sessionPrefix}h.${sha256Hex(id).slice(0, 40)}`;
@@ -613,8 +664,9 @@ export class AgentStateSession {
     ];
     assertOneRequest(events, `the history transaction ${JSON.stringify(operationId)}`);
     const key = `oa-op-${sha256Hex(JSON.stringify([this.agentStateSessionId, operationId])).slice(0, 40)}`;
+    let answer;
     try {
-      await this.client.appendBatch(this.agentStateSessionId, key, events);
+      answer = await this.client.appendBatch(this.agentStateSessionId, key, events);
     } catch (err) {
       if (!isKeyReused(err)) throw err;
       // Its ids were used with another body: the same operation with another
@@ -623,7 +675,10 @@ export class AgentStateSession {
       if (recorded) return AgentStateSession.#settle(recorded, fingerprint);
       throw new Error(DIFFERENT_TRANSACTION, { cause: err });
     }
-    if (transaction.type === "append_items") return undefined;
+    // A polled decision (after a 202) is the decision on the key, whatever body
+    // it was taken for: another writer of the same operationId with another
+    // transaction would look like success. Only the fold can tell.
+    if (transaction.type === "append_items" && !answer?.polled) return undefined;
     // A concurrent writer may have changed the end of the history between the
     // check above and the batch: the fold decides at the batch's place in the log.
     const recorded = (await this.readFold()).operations.get(operationId);

@@ -1,5 +1,5 @@
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
-import { AgentStateError, CHECKPOINT_EVENT_TYPE, WRITES_EVENT_TYPE } from "../src/index.js";
+import { BLOBS_EVENT_TYPE, CHECKPOINT_EVENT_TYPE, WRITES_EVENT_TYPE } from "../src/index.js";
 import { createSaver, destroySaver, serviceOptions } from "./helpers.js";
 
 serviceOptions();
@@ -90,24 +90,127 @@ describe("AgentStateSaver", () => {
 
   it("round-trips a channel value near 200 KB", async () => {
     const threadId = `large-${uuid6(-1)}`;
-    // ~190 KB: its base64 form (4/3 larger) still fits one 256 KiB event.
+    // ~190 KB: stored as its JSON text, it still fits one 256 KiB event.
     const big = "0123456789abcdef".repeat(11_875);
     const checkpoint = checkpointWith({ big, small: [1, 2, 3] });
     const config = await saver.put({ configurable: { thread_id: threadId } }, checkpoint, meta, { big: 1, small: 1 });
     const tuple = await saver.getTuple(config);
     expect(tuple?.checkpoint.channel_values.big.length).toBe(big.length);
     expect(tuple?.checkpoint).toEqual(checkpoint);
+    expect(await acceptedOfType(saver, threadId, BLOBS_EVENT_TYPE)).toHaveLength(0);
   });
 
-  it("surfaces the service's 413 for a checkpoint over the event size limit", async () => {
-    const threadId = `too-large-${uuid6(-1)}`;
-    const checkpoint = checkpointWith({ huge: "x".repeat(300_000) });
-    const error = await saver
-      .put({ configurable: { thread_id: threadId } }, checkpoint, meta, { huge: 1 })
-      .then(() => undefined, (err) => err);
-    expect(error).toBeInstanceOf(AgentStateError);
-    expect(error.status).toBe(413);
-    expect(await saver.getTuple({ configurable: { thread_id: threadId } })).toBeUndefined();
+  it("keeps putting checkpoints once the message history outgrows one event", async () => {
+    const threadId = `history-${uuid6(-1)}`;
+    let config = { configurable: { thread_id: threadId, checkpoint_ns: "" } };
+    const history = [];
+    const puts = [];
+    // ~128 KB of messages more per step (quotes and non-ASCII included): 128, 256, 384, 512 KB.
+    for (let step = 1; step <= 4; step += 1) {
+      for (let i = 0; i < 40; i += 1) {
+        history.push({ role: i % 2 ? "assistant" : "user", content: `step ${step} message ${i} ` + 'ü✓ "q" '.repeat(200) });
+      }
+      const checkpoint = checkpointWith({ messages: history.slice(), step }, step);
+      config = await saver.put(config, checkpoint, { ...meta, step }, { messages: step, step });
+      puts.push({ config, checkpoint });
+    }
+    for (const { config: stored, checkpoint } of puts) {
+      expect((await saver.getTuple(stored))?.checkpoint).toEqual(checkpoint);
+    }
+    const latest = await saver.getTuple({ configurable: { thread_id: threadId } });
+    expect(latest?.checkpoint.channel_values.messages).toHaveLength(160);
+    expect(latest?.parentConfig?.configurable?.checkpoint_id).toBe(puts[2].checkpoint.id);
+
+    // The last put: one head, then its parts, as one atomic batch (consecutive versions, same putId).
+    const entries = (await saver.client.readTimeline(saver.sessionIdFor(threadId))).filter((e) => e.outcome === "accepted");
+    const head = entries.filter((e) => e.event.type === CHECKPOINT_EVENT_TYPE).at(-1);
+    expect(head.event.data.id).toBe(puts[3].checkpoint.id);
+    expect(head.event.data.parts).toBeGreaterThan(0);
+    const parts = entries.filter((e) => e.event.type === BLOBS_EVENT_TYPE && e.event.data.putId === head.event.data.putId);
+    expect(parts.map((e) => e.version)).toEqual(parts.map((_, i) => head.version + 1 + i));
+    expect(parts.map((e) => e.event.data.part)).toEqual(parts.map((_, i) => i));
+    expect(parts.every((e) => e.event.data.checkpointId === head.event.data.id)).toBe(true);
+  });
+
+  it("chunks single values larger than one event, without splitting a surrogate pair", async () => {
+    const threadId = `chunked-${uuid6(-1)}`;
+    const checkpoint = checkpointWith({
+      ascii: "x".repeat(600_000),
+      // 9 bytes per repetition, a surrogate pair included: ~540 KB over several events.
+      unicode: "é✓😀".repeat(60_000),
+      small: { a: [1, 2, 3] },
+    });
+    const config = await saver.put({ configurable: { thread_id: threadId } }, checkpoint, meta, {
+      ascii: 1,
+      unicode: 1,
+      small: 1,
+    });
+    expect((await saver.getTuple(config))?.checkpoint).toEqual(checkpoint);
+    expect((await acceptedOfType(saver, threadId, BLOBS_EVENT_TYPE)).length).toBeGreaterThanOrEqual(5);
+
+    // The same for one task's writes.
+    await saver.putWrites(config, [["big", "w".repeat(400_000)], ["tiny", 1]], "task-big");
+    const tuple = await saver.getTuple(config);
+    expect(tuple?.pendingWrites).toEqual([
+      ["task-big", "big", "w".repeat(400_000)],
+      ["task-big", "tiny", 1],
+    ]);
+    expect(await acceptedOfType(saver, threadId, WRITES_EVENT_TYPE)).toHaveLength(1);
+  });
+
+  it("stores a checkpoint near the atomic batch limit, and refuses a larger one before writing", async () => {
+    const threadId = `near-limit-${uuid6(-1)}`;
+    // ~1.8 MB: under the 2 MiB Kafka record that one atomic batch becomes.
+    const near = checkpointWith({ v: "q".repeat(1_800_000) });
+    const config = await saver.put({ configurable: { thread_id: threadId } }, near, meta, { v: 1 });
+    expect((await saver.getTuple(config))?.checkpoint).toEqual(near);
+
+    const tooLarge = `too-large-${uuid6(-1)}`;
+    await expect(
+      saver.put({ configurable: { thread_id: tooLarge } }, checkpointWith({ huge: "z".repeat(2_500_000) }), meta, {
+        huge: 1,
+      })
+    ).rejects.toThrow(RangeError);
+    expect(await saver.client.readTimeline(saver.sessionIdFor(tooLarge))).toEqual([]);
+  });
+
+  it("replaces a checkpoint put again under the same id with other content", async () => {
+    const threadId = `re-put-${uuid6(-1)}`;
+    const first = checkpointWith({ count: 1 });
+    const second = { ...first, channel_values: { count: 2 } };
+    const config = { configurable: { thread_id: threadId, checkpoint_ns: "" } };
+    await saver.put(config, first, meta, { count: 1 });
+    // The same id with other content is a new event, not a reused key (422).
+    const stored = await saver.put(config, second, { ...meta, step: 1 }, { count: 1 });
+    expect((await saver.getTuple(stored))?.checkpoint.channel_values).toEqual({ count: 2 });
+    expect((await saver.getTuple(stored))?.metadata).toEqual({ ...meta, step: 1 });
+    // A byte-identical retry of it stays a duplicate.
+    await saver.put(config, second, { ...meta, step: 1 }, { count: 1 });
+    expect(await acceptedOfType(saver, threadId, CHECKPOINT_EVENT_TYPE)).toHaveLength(2);
+    expect(await collect(saver.list({ configurable: { thread_id: threadId } }))).toHaveLength(1);
+  });
+
+  it("refuses ids and channel names the service cannot store, before writing anything", async () => {
+    const lone = "bad\ud800";
+    const nul = "bad\u0000";
+    const cases = [
+      [{ thread_id: `t-${lone}` }, { a: 1 }],
+      [{ thread_id: `t-nul-${uuid6(-1)}`, checkpoint_ns: nul }, { a: 1 }],
+      [{ thread_id: `t-chan-${uuid6(-1)}` }, { [`c${lone}`]: 1 }],
+    ];
+    for (const [configurable, values] of cases) {
+      const checkpoint = checkpointWith(values);
+      await expect(
+        saver.put({ configurable }, checkpoint, meta, Object.fromEntries(Object.keys(values).map((k) => [k, 1])))
+      ).rejects.toThrow(TypeError);
+      expect(await saver.client.readTimeline(saver.sessionIdFor(configurable.thread_id))).toEqual([]);
+    }
+    const threadId = `t-writes-${uuid6(-1)}`;
+    const config = await saver.put({ configurable: { thread_id: threadId } }, checkpointWith({ a: 1 }), meta, { a: 1 });
+    await expect(saver.putWrites(config, [["a", 2]], `task${nul}`)).rejects.toThrow(TypeError);
+    await expect(saver.putWrites(config, [["a", 2]], "task", `path${lone}`)).rejects.toThrow(TypeError);
+    await expect(saver.putWrites(config, [[`ch${nul}`, 2]], "task")).rejects.toThrow(TypeError);
+    expect(await acceptedOfType(saver, threadId, WRITES_EVENT_TYPE)).toHaveLength(0);
   });
 
   it("rebuilds each fork's own value when integer versions repeat across forks", async () => {

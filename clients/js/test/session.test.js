@@ -5,6 +5,7 @@
  */
 import { MemorySession, protocol } from "@openai/agents-core";
 import {
+  AgentStateError,
   AgentStateSession,
   CLEARED_EVENT_TYPE,
   HISTORY_TRANSACTION_EVENT_TYPE,
@@ -18,6 +19,25 @@ import { SessionFactory, acceptedEvents, randomText } from "./agents-helpers.js"
 serviceOptions();
 
 const user = (text) => ({ role: "user", content: text });
+
+/** An item nested `depth` levels deep, the item itself counting as level 1. */
+const nested = (depth) => {
+  let value = { leaf: true };
+  for (let level = 2; level < depth; level += 1) value = { n: value };
+  return depth === 1 ? { role: "user", content: "flat" } : { role: "user", content: value };
+};
+
+/** A fetch that answers every POST with a 202 without sending it (the rest goes to the service). */
+const pendingPosts = (before) => async (url, init) => {
+  if (init?.method === "POST") {
+    if (before) await before();
+    return new Response(JSON.stringify({ outcome: "pending", reason: "the ledger has not decided yet" }), {
+      status: 202,
+      headers: { "Content-Type": "application/json" },
+    });
+  }
+  return fetch(url, init);
+};
 const assistant = (text) => ({
   type: "message",
   role: "assistant",
@@ -298,5 +318,98 @@ describe("AgentStateSession", () => {
     ).rejects.toThrow(/binary data/);
     await expect(session.addItems([{ role: "user", content: "x", n: Number.NaN }])).rejects.toThrow(/JSON/);
     expect(await session.client.readTimeline(session.agentStateSessionId)).toEqual([]);
+  });
+
+  it("refuses text and shapes the service would refuse, and stores those at its limits", async () => {
+    const session = factory.create();
+    const refused = [
+      [user("nul \u0000 inside")],
+      [user("lone \ud800 high")],
+      [user("lone \udc00 low")],
+      [{ role: "user", content: "x", providerData: { ["key \ud83d"]: 1 } }],
+      [{ role: "user", content: "x", providerData: { ["key \u0000"]: 1 } }],
+      [nested(30)],
+      [{ role: "user", content: "x", providerData: { list: new Array(10_001).fill(0) } }],
+    ];
+    for (const items of refused) {
+      await expect(session.addItems(items)).rejects.toThrow(TypeError);
+      await expect(
+        session.applyHistoryTransaction({ operationId: `op-${randomText()}`, transaction: { type: "append_items", items } })
+      ).rejects.toThrow(TypeError);
+    }
+    await expect(
+      session.applyHistoryTransaction({ operationId: "op-\ud800", transaction: { type: "append_items", items: [user("x")] } })
+    ).rejects.toThrow(TypeError);
+    expect(await session.client.readTimeline(session.agentStateSessionId)).toEqual([]);
+
+    // At the limits: 29 levels in one event and in an atomic batch (one more level above the items), 10,000 elements.
+    const deep = nested(29);
+    const wide = { role: "user", content: "x", providerData: { list: new Array(10_000).fill(0) } };
+    const pair = "emoji 😀 and ünïcode";
+    await session.addItems([deep, wide, user(pair)]);
+    // Two items of 150 KB do not fit in one event: an atomic batch, `deep` in its first event.
+    const large = [user("y".repeat(150_000)), user("z".repeat(150_000))];
+    await session.addItems([deep, ...large]);
+    await session.applyHistoryTransaction({
+      operationId: `op-${randomText()}`,
+      transaction: { type: "append_items", items: [deep] },
+    });
+    expect(await session.getItems()).toEqual([deep, wide, user(pair), deep, ...large, deep]);
+  });
+
+  it("keeps one atomic batch under the 2 MiB Kafka record, refusing larger ones before writing", async () => {
+    const session = factory.create();
+    const items = (n) => Array.from({ length: n }, (_, i) => user(`${i}:` + "x".repeat(195_000)));
+    // ~1.95 MB over 10 events: accepted by the service.
+    await session.addItems(items(10));
+    expect(await session.getItems()).toHaveLength(10);
+    // ~2.15 MB: over the record limit (the service would answer 413), refused here.
+    await expect(session.addItems(items(11))).rejects.toThrow(RangeError);
+    expect(await acceptedEvents(session, ITEMS_ADDED_EVENT_TYPE)).toHaveLength(10);
+  }, 120_000);
+
+  it("reports a write still pending after the timeout with its key, and that it may still land", async () => {
+    const session = factory.create(undefined, { fetch: pendingPosts(), pendingTimeoutMs: 1000 });
+    const error = await session.addItems([user("maybe")]).then(() => undefined, (err) => err);
+    expect(error).toBeInstanceOf(AgentStateError);
+    expect(error.pending).toBe(true);
+    expect(error.eventId).toMatch(/^oa-add-/);
+    expect(error.sessionId).toBe(session.agentStateSessionId);
+    expect(error.message).toMatch(/may still be applied/);
+    const cleared = await session.clearSession().then(() => undefined, (err) => err);
+    expect(cleared?.pending).toBe(true);
+    expect(cleared?.eventId).toMatch(/^oa-clear-/);
+  });
+
+  it("checks a polled append transaction against the fold, not just the decision on its key", async () => {
+    const conversation = `conv-${randomText(12)}`;
+    const other = factory.create(conversation);
+    const operationId = `op-${randomText()}`;
+    // While this writer's batch is in flight, another applies the same operation id with another
+    // transaction; this writer's answer is a 202, and the poll finds the other's decision.
+    const session = factory.create(conversation, {
+      fetch: pendingPosts(() =>
+        other.applyHistoryTransaction({ operationId, transaction: { type: "append_items", items: [user("theirs")] } })
+      ),
+    });
+    await expect(
+      session.applyHistoryTransaction({ operationId, transaction: { type: "append_items", items: [user("mine")] } })
+    ).rejects.toThrow(/already applied with a different transaction/);
+    expect(await other.getItems()).toEqual([user("theirs")]);
+  });
+
+  it("hashes conversation ids that would be made only of dots", async () => {
+    for (const id of [".", ".."]) {
+      const session = factory.create(id, { sessionPrefix: "" });
+      expect(session.agentStateSessionId).toMatch(/^h\.[0-9a-f]{40}$/);
+      // Not under this file's random prefix: start from an empty session.
+      await session.deleteSession();
+      await session.addItems([user(`dots ${id}`)]);
+      expect(await factory.create(id, { sessionPrefix: "" }).getItems()).toEqual([user(`dots ${id}`)]);
+      await session.deleteSession();
+      expect(await session.getItems()).toEqual([]);
+    }
+    expect(AgentStateSession.agentStateSessionIdFor(".", ".")).toMatch(/^\.h\.[0-9a-f]{40}$/);
+    expect(AgentStateSession.agentStateSessionIdFor("...", "x")).toBe("x...");
   });
 });
