@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -17,6 +19,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.agentstate.event.Text;
+import io.agentstate.platform.Problem;
 import io.agentstate.platform.ProblemException;
 
 /**
@@ -28,7 +31,10 @@ import io.agentstate.platform.ProblemException;
 final class CloudEventsHttp {
 
     static final String PREFIX = "ce-";
-    private static final ObjectMapper JSON = new ObjectMapper();
+    // CloudEvents attribute names: lower-case letters and digits (the spec's limit of 20 is a recommendation)
+    private static final Pattern ATTRIBUTE = Pattern.compile("[a-z0-9]{1,64}");
+    private static final Pattern VERSION = Pattern.compile("[0-9]{1,18}");
+    private static final Pattern CHARSET = Pattern.compile("(?i);\\s*charset\\s*=\\s*\"?([^;\"\\s]+)");
     // More headers than any event has attributes: a request with thousands of ce-* headers is refused, not folded.
     private static final int MAX_ATTRIBUTES = 64;
 
@@ -51,8 +57,15 @@ final class CloudEventsHttp {
      * lower-case); values are percent-decoded as the binding requires; a JSON body (the only data this service stores)
      * becomes {@code data}, an empty one no data.
      */
-    static byte[] structured(Map<String, List<String>> headers, String contentType, byte[] body) {
-        ObjectNode event = JSON.createObjectNode();
+    static byte[] structured(Map<String, List<String>> headers, String contentType, byte[] body, ObjectMapper json) {
+        if (contentType != null) {
+            Matcher charset = CHARSET.matcher(contentType);
+            if (charset.find() && !charset.group(1).equalsIgnoreCase("utf-8")) {
+                throw new ProblemException(Problem.of(415, "http-415", "Unsupported Media Type",
+                        "a binary-mode event's data must be JSON in UTF-8, not " + Text.bounded(charset.group(1), 64)));
+            }
+        }
+        ObjectNode event = json.createObjectNode();
         Map<String, String> attributes = new TreeMap<>();
         for (Map.Entry<String, List<String>> header : headers.entrySet()) {
             String name = header.getKey().toLowerCase(Locale.ROOT);
@@ -60,6 +73,10 @@ final class CloudEventsHttp {
                 continue;
             }
             String attribute = name.substring(PREFIX.length());
+            if (!ATTRIBUTE.matcher(attribute).matches()) {
+                throw ProblemException.badRequest("header " + Text.bounded(name, Text.MAX_ID) + " names no CloudEvents "
+                        + "attribute: attribute names are lower-case letters and digits");
+            }
             if (header.getValue().size() != 1) {
                 throw ProblemException.badRequest("header " + Text.bounded(name, Text.MAX_ID) + " is given "
                         + header.getValue().size() + " times; a CloudEvents attribute has one value");
@@ -75,8 +92,7 @@ final class CloudEventsHttp {
                     + attributes.size());
         }
         attributes.forEach((attribute, value) -> {
-            if (attribute.equals("expectedversion") && !value.isEmpty() && value.chars().allMatch(Character::isDigit)
-                    && value.length() < 19) {
+            if (attribute.equals("expectedversion") && VERSION.matcher(value).matches()) {
                 // a number in the structured form; header values are text
                 event.put(attribute, Long.parseLong(value));
             } else {
@@ -88,7 +104,9 @@ final class CloudEventsHttp {
         }
         if (body.length > 0) {
             try {
-                event.set("data", JSON.readTree(body));
+                // the codec's own mapper: the same number precision and the same refusal of trailing content as a
+                // structured event's data
+                event.set("data", json.readTree(body));
             } catch (JsonProcessingException e) {
                 throw ProblemException.badRequest("the body of a binary-mode event is its data and must be JSON: "
                         + Text.bounded(e.getOriginalMessage(), Text.MAX_ID));
@@ -101,7 +119,7 @@ final class CloudEventsHttp {
             event.remove("data");
         }
         try {
-            return JSON.writeValueAsBytes(event);
+            return json.writeValueAsBytes(event);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

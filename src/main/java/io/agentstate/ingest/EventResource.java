@@ -84,7 +84,7 @@ public class EventResource {
         checkSize(body);
         String contentType = headers.getHeaderString(HttpHeaders.CONTENT_TYPE);
         byte[] event = CloudEventsHttp.binary(headers.getRequestHeaders(), contentType)
-                ? CloudEventsHttp.structured(headers.getRequestHeaders(), contentType, body)
+                ? CloudEventsHttp.structured(headers.getRequestHeaders(), contentType, body, ingest.mapper())
                 : body;
         return ingest.append(caller.tenant(), sessionId, event, idempotencyKey, ifMatch)
                 .map(result -> result.decision().map(EventResource::respond)

@@ -8,6 +8,7 @@ import java.util.UUID;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -53,6 +54,11 @@ public class IngestService {
         this.archive = archive;
         this.views = views;
         this.config = config;
+    }
+
+    /** The codec's JSON mapper, with its input limits. */
+    ObjectMapper mapper() {
+        return codec.mapper();
     }
 
     /** Decodes and appends a REST body for a session of the caller's tenant. */

@@ -101,7 +101,7 @@ public class StartupCheck {
                 setting, redacted(reason)), cause);
     }
 
-    private static final java.util.regex.Pattern USER_INFO = java.util.regex.Pattern.compile("//[^/@\\s]*@");
+    private static final java.util.regex.Pattern USER_INFO = java.util.regex.Pattern.compile("//[^/\\s]*@");
     private static final java.util.regex.Pattern SECRET_PARAM = java.util.regex.Pattern
             .compile("(?i)((?:password|pass|pwd|secret|token)=)[^&;\\s]*");
 

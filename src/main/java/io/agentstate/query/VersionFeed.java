@@ -1,6 +1,7 @@
 package io.agentstate.query;
 
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -151,16 +152,20 @@ public class VersionFeed {
     // version once and hand it to its followers, who fill the gap from their own counters.
     private void catchUp() {
         for (Set<Follower> set : followers.values()) {
+            // what each follower knew before the read: announcements keep coming while it is under way
+            Map<Follower, Long> knownBefore = new HashMap<>();
+            set.forEach(follower -> knownBefore.put(follower, follower.known.get()));
             set.stream().findAny().ifPresent(any -> reader.current(any.session)
                     .map(SessionState::version)
-                    .subscribe().with(version -> set.forEach(follower -> follower.observe(version)), failure -> {
-                        if (failure instanceof ProblemException problem && problem.problem().status() == 404) {
-                            // erased while the channel was down
-                            set.forEach(follower -> follower.announce(ERASED));
-                        } else {
-                            LOG.debugf("Stream catch-up skipped a session: %s", failure.getMessage());
-                        }
-                    }));
+                    .subscribe().with(version -> set.forEach(follower -> follower.observe(version,
+                            knownBefore.getOrDefault(follower, 0L))), failure -> {
+                                if (failure instanceof ProblemException problem && problem.problem().status() == 404) {
+                                    // erased while the channel was down
+                                    set.forEach(follower -> follower.announce(ERASED));
+                                } else {
+                                    LOG.debugf("Stream catch-up skipped a session: %s", failure.getMessage());
+                                }
+                            }));
         }
     }
 
@@ -220,10 +225,11 @@ public class VersionFeed {
             drain();
         }
 
-        // A version read from the session itself (after a resubscription): below what this stream knew, the session was
-        // erased meanwhile and this is its next life, which the stream does not follow.
-        void observe(long current) {
-            announce(current < known.get() ? ERASED : current);
+        // A version read from the session itself (after a resubscription): below what this stream knew before the read,
+        // the session was erased meanwhile and this is its next life, which the stream does not follow. (A next life
+        // already past that version is not told apart: versions carry no generation yet.)
+        void observe(long current, long knownBefore) {
+            announce(current < knownBefore ? ERASED : current);
         }
 
         void beat() {

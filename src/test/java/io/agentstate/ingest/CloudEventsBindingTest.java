@@ -81,7 +81,6 @@ class CloudEventsBindingTest {
                 .body("entries[0].event.source", equalTo("agent://sdk"))
                 .body("entries[0].event.time", equalTo("2026-01-01T00:00:00Z"))
                 .body("entries[0].event.traceparent", equalTo(TRACEPARENT))
-                // the SDK percent-encodes what a header cannot carry; the attribute is kept as it was sent
                 .body("entries[0].event.runlabel", equalTo("café run"))
                 .body("entries[0].event.data.content", equalTo("binary"));
         // a repeat of the same binary request is the same event
@@ -122,7 +121,45 @@ class CloudEventsBindingTest {
         new Wire(badEncoding, broken.body()).post(session).then().statusCode(400)
                 .body("detail", containsString("percent-encoding"));
 
+        Map<String, String> badName = new LinkedHashMap<>(broken.headers());
+        badName.put("ce-my_ext", "x");
+        new Wire(badName, broken.body()).post(session).then().statusCode(400)
+                .body("detail", containsString("attribute"));
+
+        new Wire(broken.headers(), "{\"role\":\"user\",\"content\":\"x\"} trailing".getBytes(StandardCharsets.UTF_8))
+                .post(session).then().statusCode(400).body("detail", containsString("must be JSON"));
+
+        Map<String, String> latin1 = new LinkedHashMap<>(broken.headers());
+        latin1.put("Content-Type", "application/json; charset=ISO-8859-1");
+        new Wire(latin1, broken.body()).post(session).then().statusCode(415)
+                .body("detail", containsString("UTF-8"));
+
         // nothing of the refused requests reached the session
         given().get("/sessions/{id}", session).then().statusCode(404);
+    }
+
+    @Test
+    void shouldPercentDecodeAttributeValuesAndKeepNumbersExact() {
+        Wire wire = binary(message(session + "-p1", "x"));
+        Map<String, String> headers = new LinkedHashMap<>(wire.headers());
+        // what a header cannot carry travels percent-encoded (the binding's rule), '+' stays a plus
+        headers.put("ce-runlabel", "caf%C3%A9+%22quoted%22 100%25");
+        byte[] body = "{\"role\":\"user\",\"content\":\"x\",\"score\":0.1000000000000000055511151231257827}"
+                .getBytes(StandardCharsets.UTF_8);
+        new Wire(headers, body).post(session).then().statusCode(201);
+
+        // the same data sent structured: both modes store the number alike (the codec's own parsing)
+        String other = session + "-structured";
+        given().contentType("application/json; charset=UTF-8").header("Idempotency-Key", other + "-1")
+                .body(("{\"source\":\"agent://sdk\",\"type\":\"agentstate.message.appended\",\"data\":"
+                        + new String(body, StandardCharsets.UTF_8) + "}").getBytes(StandardCharsets.UTF_8))
+                .post("/sessions/{id}/events", other).then().statusCode(201);
+
+        String timeline = given().get("/sessions/{id}/events", session).then().statusCode(200).extract().asString();
+        assertThat(timeline).contains("\"runlabel\":\"café+\\\"quoted\\\" 100%\"");
+        String binaryScore = timeline.substring(timeline.indexOf("\"score\":")).split("[,}]")[0];
+        String structured = given().get("/sessions/{id}/events", other).then().statusCode(200).extract().asString();
+        String structuredScore = structured.substring(structured.indexOf("\"score\":")).split("[,}]")[0];
+        assertThat(binaryScore).isEqualTo(structuredScore);
     }
 }

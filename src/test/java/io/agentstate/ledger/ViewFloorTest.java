@@ -125,6 +125,37 @@ class ViewFloorTest {
         assertThat(install(0, 7, "old")).isFalse();
         publish(apply(0, 5, 7, "old"));
         assertThat(messages()).containsExactly("next 1", "next 2");
+
+        // with the view gone (evicted, expired), the floor alone still refuses the older life
+        dropView();
+        assertThat(floor()).isEqualTo("1:2");
+        assertThat(install(0, 7, "old")).isFalse();
+        publish(apply(0, 0, 7, "old"));
+        assertThat(view()).isEmpty();
+    }
+
+    @Test
+    void shouldRaiseTheFloorWithAnInstallAndKeepItWithTheView() {
+        publish(apply(0, 0, 2, "m"));
+        dropView();
+        redis.key().del(RedisKeys.floor(session.tenant(), session.sessionId()));
+
+        // a rebuild installs version 5 (committed meanwhile, its publish not yet arrived): the floor follows it
+        assertThat(install(0, 5, "m")).isTrue();
+        assertThat(floor()).isEqualTo("5");
+        dropView();
+        publish(apply(0, 0, 3, "late"));
+        assertThat(view()).isEmpty();
+
+        // a read refreshes the floor's time to live along with the view's
+        assertThat(install(0, 5, "m")).isTrue();
+        redis.key().pexpire(RedisKeys.floor(session.tenant(), session.sessionId()), 60_000);
+        assertThat(view()).isPresent();
+        assertThat(redis.key().pttl(RedisKeys.floor(session.tenant(), session.sessionId()))).isGreaterThan(60_000);
+    }
+
+    private void dropView() {
+        redis.key().del(RedisKeys.view(session.tenant(), session.sessionId()));
     }
 
     private void publish(BatchDecider.Result result) {

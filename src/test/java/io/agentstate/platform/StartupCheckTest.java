@@ -15,6 +15,7 @@ class StartupCheckTest {
                 .isEqualTo("rediss://***@a:6380,rediss://***@b:6380");
         assertThat(StartupCheck.redacted("postgresql://agent:pw@db:5432/agentstate?sslmode=require&password=pw"))
                 .isEqualTo("postgresql://***@db:5432/agentstate?sslmode=require&password=***");
+        assertThat(StartupCheck.redacted("redis://:p@ss@host:6379")).isEqualTo("redis://***@host:6379");
         assertThat(StartupCheck.redacted("redis://localhost:6379")).isEqualTo("redis://localhost:6379");
         assertThat(StartupCheck.redacted("127.0.0.1:9092")).isEqualTo("127.0.0.1:9092");
     }
