@@ -200,15 +200,8 @@ public class ArchiveRepository {
                 .execute(Tuple.from(Arrays.asList(session.tenant(), session.sessionId(), from.acceptedFrom(),
                         from.refusedAt(), from.logPartition(), from.logOffset(), from.eventId(), limit, type, source))))
                 .call(rows -> ownersIn(session, rows))
-                .map(rows -> {
-                    List<TimelineEntry> accepted = new ArrayList<>();
-                    List<TimelineEntry> refused = new ArrayList<>();
-                    for (Row row : rows) {
-                        TimelineEntry entry = entry(session, row);
-                        (entry.version() != null ? accepted : refused).add(entry);
-                    }
-                    return merge(accepted, refused, limit);
-                });
+                // a refusal made at version a comes before version a + 1 and after version a
+                .map(rows -> merge(session, rows, limit, (refusedAt, version) -> refusedAt < version));
     }
 
     /**
@@ -236,15 +229,8 @@ public class ArchiveRepository {
                         before.refusedAt(), before.logPartition(), before.logOffset(), before.eventId(), limit, type,
                         source))))
                 .call(rows -> ownersIn(session, rows))
-                .map(rows -> {
-                    List<TimelineEntry> accepted = new ArrayList<>();
-                    List<TimelineEntry> refused = new ArrayList<>();
-                    for (Row row : rows) {
-                        TimelineEntry entry = entry(session, row);
-                        (entry.version() != null ? accepted : refused).add(entry);
-                    }
-                    return mergeBackwards(accepted, refused, limit);
-                });
+                // read backwards, a refusal made at version a comes before version a and after version a + 1
+                .map(rows -> merge(session, rows, limit, (refusedAt, version) -> refusedAt >= version));
     }
 
     private TimelineEntry entry(SessionKey session, Row row) {
@@ -253,20 +239,6 @@ public class ArchiveRepository {
         return new TimelineEntry(row.getString("event_id"), version, row.getLong("session_version"),
                 version != null ? "accepted" : outcome.toLowerCase(Locale.ROOT), row.getString("reason"),
                 timelineEvent(session, row), row.getInteger("log_partition"), row.getLong("log_offset"));
-    }
-
-    // Both lists newest first; version v comes after the refusals made at v - 1, before those made at v.
-    private static List<TimelineEntry> mergeBackwards(List<TimelineEntry> accepted, List<TimelineEntry> refused,
-            int limit) {
-        List<TimelineEntry> merged = new ArrayList<>(Math.min(limit, accepted.size() + refused.size()));
-        int a = 0;
-        int r = 0;
-        while (merged.size() < limit && (a < accepted.size() || r < refused.size())) {
-            boolean refusalFirst = a == accepted.size()
-                    || r < refused.size() && refused.get(r).sessionVersion() >= accepted.get(a).version();
-            merged.add(refusalFirst ? refused.get(r++) : accepted.get(a++));
-        }
-        return merged;
     }
 
     /** How {@link #sessions} orders a tenant's sessions. */
@@ -328,15 +300,23 @@ public class ArchiveRepository {
                 .map(rows -> rows.iterator().next().getBoolean("found"));
     }
 
-    // Both lists are in timeline order; a refusal made at version a comes before version a + 1 and after version a.
-    private static List<TimelineEntry> merge(List<TimelineEntry> accepted, List<TimelineEntry> refused, int limit) {
+    // The accepted and refused rows of one page, each list already in the page's order, merged into it:
+    // refusalFirst(refusedAt, version) says whether a refusal made at refusedAt comes before the accepted version.
+    private List<TimelineEntry> merge(SessionKey session, RowSet<Row> rows, int limit,
+            java.util.function.BiPredicate<Long, Long> refusalFirst) {
+        List<TimelineEntry> accepted = new ArrayList<>();
+        List<TimelineEntry> refused = new ArrayList<>();
+        for (Row row : rows) {
+            TimelineEntry entry = entry(session, row);
+            (entry.version() != null ? accepted : refused).add(entry);
+        }
         List<TimelineEntry> merged = new ArrayList<>(Math.min(limit, accepted.size() + refused.size()));
         int a = 0;
         int r = 0;
         while (merged.size() < limit && (a < accepted.size() || r < refused.size())) {
-            boolean refusalFirst = a == accepted.size()
-                    || r < refused.size() && refused.get(r).sessionVersion() < accepted.get(a).version();
-            merged.add(refusalFirst ? refused.get(r++) : accepted.get(a++));
+            boolean refusal = a == accepted.size() || r < refused.size()
+                    && refusalFirst.test(refused.get(r).sessionVersion(), accepted.get(a).version());
+            merged.add(refusal ? refused.get(r++) : accepted.get(a++));
         }
         return merged;
     }

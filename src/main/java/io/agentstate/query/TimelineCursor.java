@@ -20,56 +20,53 @@ final class TimelineCursor {
     }
 
     static String encode(TimelinePosition position) {
-        String text = position.logPartition() == null
-                ? "v1:" + position.acceptedFrom() + ":" + position.refusedAt()
-                : "v1:" + position.acceptedFrom() + ":" + position.refusedAt() + ":" + position.logPartition() + ":"
-                        + position.logOffset() + ":" + position.eventId();
-        return ENCODER.encodeToString(text.getBytes(StandardCharsets.UTF_8));
+        return encode("v1", position.acceptedFrom(), position.refusedAt(), position.logPartition(),
+                position.logOffset(), position.eventId());
     }
 
     static String encode(TimelineBefore position) {
-        String text = "b1:" + position.acceptedBelow() + ":" + position.refusedAt()
-                + (position.logPartition() == null ? ""
-                        : ":" + position.logPartition() + ":" + position.logOffset() + ":" + position.eventId());
-        return ENCODER.encodeToString(text.getBytes(StandardCharsets.UTF_8));
+        return encode("b1", position.acceptedBelow(), position.refusedAt(), position.logPartition(),
+                position.logOffset(), position.eventId());
+    }
+
+    /** A cursor of an oldest-first page. */
+    static TimelinePosition decode(String cursor) {
+        Parts p = parts(cursor, "v1");
+        return new TimelinePosition(p.accepted(), p.refusedAt(), p.logPartition(), p.logOffset(), p.eventId());
     }
 
     /** A cursor of a newest-first page. */
     static TimelineBefore decodeBackwards(String cursor) {
-        try {
-            String text = new String(DECODER.decode(cursor), StandardCharsets.UTF_8);
-            String[] parts = text.split(":", 6);
-            if (!parts[0].equals("b1") || (parts.length != 3 && parts.length != 6)) {
-                throw new IllegalArgumentException("unknown cursor form");
-            }
-            long acceptedBelow = Long.parseLong(parts[1]);
-            long refusedAt = Long.parseLong(parts[2]);
-            if (parts.length == 3) {
-                return new TimelineBefore(acceptedBelow, refusedAt, null, null, null);
-            }
-            return new TimelineBefore(acceptedBelow, refusedAt, Integer.parseInt(parts[3]), Long.parseLong(parts[4]),
-                    parts[5]);
-        } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException e) {
-            throw QueryParams.invalid("cursor", "cursor must be the 'next' value of a previous page of the same order, "
-                    + "passed unchanged");
-        }
+        Parts p = parts(cursor, "b1");
+        return new TimelineBefore(p.accepted(), p.refusedAt(), p.logPartition(), p.logOffset(), p.eventId());
     }
 
-    static TimelinePosition decode(String cursor) {
+    // Both directions carry the same five fields: the accepted bound, the refusal's version and, when the position is a
+    // refusal, its log position and event id.
+    private record Parts(long accepted, long refusedAt, Integer logPartition, Long logOffset, String eventId) {
+    }
+
+    private static String encode(String form, long accepted, long refusedAt, Integer logPartition, Long logOffset,
+            String eventId) {
+        String text = form + ":" + accepted + ":" + refusedAt
+                + (logPartition == null ? "" : ":" + logPartition + ":" + logOffset + ":" + eventId);
+        return ENCODER.encodeToString(text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static Parts parts(String cursor, String form) {
         try {
             String text = new String(DECODER.decode(cursor), StandardCharsets.UTF_8);
             // the event id comes last and may itself hold ':'
             String[] parts = text.split(":", 6);
-            if (!parts[0].equals("v1") || (parts.length != 3 && parts.length != 6)) {
+            if (!parts[0].equals(form) || (parts.length != 3 && parts.length != 6)) {
                 throw new IllegalArgumentException("unknown cursor form");
             }
-            long acceptedFrom = Long.parseLong(parts[1]);
+            long accepted = Long.parseLong(parts[1]);
             long refusedAt = Long.parseLong(parts[2]);
             if (parts.length == 3) {
-                return new TimelinePosition(acceptedFrom, refusedAt, null, null, null);
+                return new Parts(accepted, refusedAt, null, null, null);
             }
-            return new TimelinePosition(acceptedFrom, refusedAt, Integer.parseInt(parts[3]), Long.parseLong(parts[4]),
-                    parts[5]);
+            return new Parts(accepted, refusedAt, Integer.parseInt(parts[3]), Long.parseLong(parts[4]), parts[5]);
         } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException e) {
             throw QueryParams.invalid("cursor", "cursor must be the 'next' value of a previous page of the same order, "
                     + "passed unchanged");

@@ -110,7 +110,8 @@ class CloudEventsBindingTest {
     void shouldRefuseABinaryEventItCannotStoreWithAClearProblem() {
         CloudEvent text = CloudEventBuilder.v1(message(session + "-t1", "x")).withDataContentType("text/plain")
                 .withData("plain words".getBytes(StandardCharsets.UTF_8)).build();
-        binary(text).post(session).then().statusCode(415).contentType("application/problem+json");
+        binary(text).post(session).then().statusCode(415).contentType("application/problem+json")
+                .body("detail", containsString("content type"));
 
         Wire broken = binary(message(session + "-t2", "x"));
         new Wire(broken.headers(), "{not json".getBytes(StandardCharsets.UTF_8)).post(session).then().statusCode(400)

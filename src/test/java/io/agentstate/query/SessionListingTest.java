@@ -100,7 +100,7 @@ class SessionListingTest {
         given().get("/sessions?order=oldest").then().statusCode(400).body("detail", containsString("order"));
         given().get("/sessions?prefix=a b").then().statusCode(400).body("detail", containsString("prefix"));
         given().get("/sessions?limit=0").then().statusCode(400).body("detail", containsString("limit"));
-        given().get("/sessions?limit=abc").then().statusCode(400);
+        given().get("/sessions?limit=abc").then().statusCode(400).body("parameter", equalTo("limit"));
         given().urlEncodingEnabled(false).get("/sessions?userId=%00").then().statusCode(400)
                 .body("detail", containsString("userId"));
     }
