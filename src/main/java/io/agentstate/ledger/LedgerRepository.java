@@ -85,8 +85,10 @@ public class LedgerRepository {
                 .chain(applied -> decide.filter(applied)
                         .chain(entries -> loadContext(connection, entries)
                                 .map(context -> decide.decide(entries, context))
-                                .chain(result -> write(connection, result)
-                                        .chain(() -> saveOffsets(connection, group, topic, applied, lastOffsets, result))
+                                // the rows and the offsets go out together, one pipeline: a fenced offset update
+                                // fails the join and the transaction with it
+                                .chain(result -> Uni.join().all(write(connection, result), saveOffsets(connection, group,
+                                        topic, applied, lastOffsets, result, decide.unpublished())).andFailFast()
                                         .replaceWith(new Applied(result, lastOffsets))))));
     }
 
@@ -106,6 +108,14 @@ public class LedgerRepository {
 
         /** Decides the kept entries. */
         BatchDecider.Result decide(List<LogEntry> entries, BatchDecider.Context context);
+
+        /**
+         * Sessions of earlier batches of these partitions that are committed but whose Redis update may not be done:
+         * stored with the offsets beside this batch's own, so a next owner drops their views too.
+         */
+        default Map<Integer, Set<SessionKey>> unpublished() {
+            return Map.of();
+        }
     }
 
     /** The stored offsets of some partitions, for seeking on assignment. */
@@ -440,14 +450,14 @@ public class LedgerRepository {
     }
 
     private Uni<Void> saveOffsets(SqlConnection connection, String group, String topic, Map<Integer, Long> applied,
-            Map<Integer, Long> lastOffsets, BatchDecider.Result result) {
-        Map<Integer, List<String>> sessionsByPartition = new HashMap<>();
+            Map<Integer, Long> lastOffsets, BatchDecider.Result result, Map<Integer, Set<SessionKey>> unpublished) {
+        Map<Integer, Set<String>> sessionsByPartition = new HashMap<>();
         List<Uni<Void>> steps = new ArrayList<>();
         Map<SessionKey, Integer> partitionOf = new LinkedHashMap<>();
-        result.events().forEach(row -> partitionOf.put(new SessionKey(row.tenant(), row.sessionId()), row.partition()));
-        result.erased().forEach((session, erasure) -> partitionOf.put(session, erasure.partition()));
-        partitionOf.forEach((session, partition) -> sessionsByPartition.computeIfAbsent(partition, p -> new ArrayList<>())
-                .add(session.tenant() + "/" + session.sessionId()));
+        unpublished.forEach((partition, sessions) -> sessions.forEach(session -> partitionOf.put(session, partition)));
+        touchedSessions(result).forEach(partitionOf::put);
+        partitionOf.forEach((session, partition) -> sessionsByPartition
+                .computeIfAbsent(partition, p -> new LinkedHashSet<>()).add(session.tenant() + "/" + session.sessionId()));
         for (Map.Entry<Integer, Long> last : lastOffsets.entrySet()) {
             int partition = last.getKey();
             long next = last.getValue() + 1;
@@ -455,7 +465,7 @@ public class LedgerRepository {
             if (previous != null && previous >= next) {
                 continue;
             }
-            String[] sessions = sessionsByPartition.getOrDefault(partition, List.of()).toArray(new String[0]);
+            String[] sessions = sessionsByPartition.getOrDefault(partition, Set.of()).toArray(new String[0]);
             Uni<?> step = previous == null
                     ? connection.preparedQuery("INSERT INTO ledger_offsets (consumer_group, topic, partition, "
                             + "next_offset, last_sessions) VALUES ($1, $2, $3, $4, $5)")
@@ -474,6 +484,14 @@ public class LedgerRepository {
             return Uni.createFrom().voidItem();
         }
         return Uni.join().all(steps).andFailFast().replaceWithVoid();
+    }
+
+    /** The sessions a decided batch changes, with the partition of each. */
+    static Map<SessionKey, Integer> touchedSessions(BatchDecider.Result result) {
+        Map<SessionKey, Integer> partitionOf = new LinkedHashMap<>();
+        result.events().forEach(row -> partitionOf.put(new SessionKey(row.tenant(), row.sessionId()), row.partition()));
+        result.erased().forEach((session, erasure) -> partitionOf.put(session, erasure.partition()));
+        return partitionOf;
     }
 
     private static Uni<Void> step(Uni<?> statement) {

@@ -5,18 +5,21 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicReference;
 
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
@@ -35,7 +38,10 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.quarkus.runtime.ShutdownEvent;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
+import io.smallrye.mutiny.subscription.Cancellable;
 
 /**
  * The only writer of session state. Consumes the event log in poll batches and, per batch: drops records already
@@ -109,39 +115,139 @@ public class SessionLedger {
             Map<Integer, Map<Long, Long>> timestamps) {
     }
 
+    /**
+     * Where the latest batch of one partition is: its PostgreSQL commit, its Redis update, and the Redis update of the
+     * batch before it. A batch's transaction waits for the commit of the one before it and for the Redis update of the
+     * one before that, so each partition's commits keep the log's order and its views are at most two batches behind.
+     */
+    private record Tail(CompletableFuture<Void> committed, CompletableFuture<Void> published,
+            CompletableFuture<Void> publishedBefore) {
+    }
+
+    private final Map<Integer, Tail> tails = new HashMap<>();
+    // committed batches whose Redis update is not done yet, with the sessions they change per partition
+    private final Map<Object, Map<Integer, Set<SessionKey>>> unpublished = new ConcurrentHashMap<>();
+    private final Set<Cancellable> running = ConcurrentHashMap.newKeySet();
+    private volatile boolean stopping;
+
+    /**
+     * Takes one poll batch. The answer comes once the batch is decoded and may start its transaction, so the next poll
+     * batch is decoded (on a worker thread) while this one commits and updates Redis: a pipeline of three batches per
+     * consumer, each partition's batches committed in log order.
+     */
     @Incoming("events-in")
     public Uni<Void> consume(ConsumerRecords<String, byte[]> records) {
         long started = System.nanoTime();
         Object attempt = new Object();
         batchSize.record(records.count());
+        CompletableFuture<Void> committed = new CompletableFuture<>();
+        CompletableFuture<Void> published = new CompletableFuture<>();
+        List<CompletableFuture<Void>> before = new ArrayList<>();
+        List<CompletableFuture<Void>> publishedPrior = new ArrayList<>();
+        synchronized (tails) {
+            for (var partition : records.partitions()) {
+                Tail tail = tails.put(partition.partition(), new Tail(committed, published,
+                        tails.containsKey(partition.partition()) ? tails.get(partition.partition()).published()
+                                : CompletableFuture.completedFuture(null)));
+                if (tail != null) {
+                    before.add(tail.committed());
+                    before.add(tail.publishedBefore());
+                    publishedPrior.add(tail.published());
+                }
+            }
+        }
+        CompletableFuture<Void> mayStart = CompletableFuture.allOf(before.toArray(new CompletableFuture[0]));
         // Records an earlier attempt committed (its reply lost, or another owner's) may never have reached Redis: their
         // views are dropped after the batch so the next read rebuilds them.
         Set<SessionKey> alreadyApplied = ConcurrentHashMap.newKeySet();
         Set<String> deadLettered = ConcurrentHashMap.newKeySet();
-        AtomicReference<Parsed> last = new AtomicReference<>();
-        // keys come from PostgreSQL, so reading them is retried with the batch like any storage step
-        return Uni.createFrom().deferred(() -> seal.prepareLog(records)
+        // keys come from PostgreSQL, so reading them is retried like any storage step
+        Uni<Parsed> decoded = Uni.createFrom().deferred(() -> seal.prepareLog(records)
+                .emitOn(Infrastructure.getDefaultWorkerPool())
                 .map(ready -> parse(records))
                 .chain(parsed -> seal.seal(parsed.entries())
-                        .map(entries -> new Parsed(entries, parsed.poison(), parsed.lastOffsets(), parsed.timestamps())))
-                .invoke(last::set)
-                .chain(parsed -> deadLetter(parsed, deadLettered)
-                        .chain(() -> repository.apply(group, topic, parsed.lastOffsets(), decide(parsed, alreadyApplied))))
-                // A server that went silent (no reset, no answer) must not hold the batch for ever; the offsets fence any
-                // attempt that still completes later (I7).
-                .ifNoItem().after(config.ledger().statementTimeout().multipliedBy(2)).fail())
-                .onFailure().invoke(failure -> retrying(attempt, "apply", failure, "Ledger batch not applied, retrying: %s"))
+                        .map(entries -> new Parsed(entries, parsed.poison(), parsed.lastOffsets(), parsed.timestamps()))))
+                .onFailure().invoke(failure -> retrying(attempt, "decode", failure, "Ledger batch not decoded, retrying: %s"))
                 .onFailure().retry()
                 .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff()).indefinitely()
-                .chain(applied -> publish(attempt, applied.result())
-                        .chain(() -> views.invalidate(alreadyApplied))
-                        .replaceWith(applied))
-                .invoke(applied -> afterCommit(attempt, applied.result(), last.get(), started))
-                .replaceWithVoid();
+                .call(() -> Uni.createFrom().completionStage(mayStart))
+                .memoize().indefinitely();
+        Cancellable[] handle = new Cancellable[1];
+        handle[0] = decoded
+                .chain(parsed -> Uni.createFrom().deferred(() -> deadLetter(parsed, deadLettered)
+                        .chain(() -> repository.apply(group, topic, parsed.lastOffsets(),
+                                decide(parsed, alreadyApplied, records.partitions()))))
+                        // A server that went silent (no reset, no answer) must not hold the batch for ever; the offsets
+                        // fence any attempt that still completes later (I7).
+                        .ifNoItem().after(config.ledger().statementTimeout().multipliedBy(2)).fail()
+                        .onFailure().invoke(failure -> retrying(attempt, "apply", failure,
+                                "Ledger batch not applied, retrying: %s"))
+                        .onFailure().retry()
+                        .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff())
+                        .indefinitely()
+                        .invoke(applied -> {
+                            Map<Integer, Set<SessionKey>> sessions = new HashMap<>();
+                            LedgerRepository.touchedSessions(applied.result()).forEach((session, partition) -> sessions
+                                    .computeIfAbsent(partition, p -> new HashSet<>()).add(session));
+                            sessions.forEach((partition, keys) -> keys.addAll(alreadyApplied));
+                            unpublished.put(attempt, sessions);
+                            committed.complete(null);
+                        })
+                        // views change in log order: this batch's Redis update follows the one before it
+                        .call(() -> Uni.createFrom().completionStage(CompletableFuture.allOf(
+                                publishedPrior.toArray(new CompletableFuture[0]))))
+                        .call(applied -> publish(attempt, applied.result())
+                                .chain(() -> views.invalidate(alreadyApplied)))
+                        .invoke(applied -> {
+                            unpublished.remove(attempt);
+                            published.complete(null);
+                            afterCommit(attempt, applied.result(), parsed, started);
+                        }))
+                .onTermination().invoke(() -> {
+                    // a batch stopped by shutdown frees the ones behind it, which stop too
+                    committed.complete(null);
+                    published.complete(null);
+                    unpublished.remove(attempt);
+                    failingSince.remove(attempt);
+                    if (handle[0] != null) {
+                        running.remove(handle[0]);
+                    }
+                })
+                .subscribe().with(applied -> {
+                }, failure -> {
+                    if (!stopping) {
+                        LOG.errorf("Ledger batch failed after its commit: %s", describe(failure));
+                    }
+                });
+        running.add(handle[0]);
+        if (published.isDone()) {
+            running.remove(handle[0]);
+        }
+        return decoded.replaceWithVoid();
     }
 
-    private LedgerRepository.Decide decide(Parsed parsed, Set<SessionKey> alreadyApplied) {
+    void stop(@Observes ShutdownEvent event) {
+        stopping = true;
+        running.forEach(Cancellable::cancel);
+    }
+
+    private LedgerRepository.Decide decide(Parsed parsed, Set<SessionKey> alreadyApplied,
+            Set<TopicPartition> partitions) {
         return new LedgerRepository.Decide() {
+            @Override
+            public Map<Integer, Set<SessionKey>> unpublished() {
+                Map<Integer, Set<SessionKey>> pending = new HashMap<>();
+                for (Map<Integer, Set<SessionKey>> batch : unpublished.values()) {
+                    for (var partition : partitions) {
+                        Set<SessionKey> sessions = batch.get(partition.partition());
+                        if (sessions != null) {
+                            pending.computeIfAbsent(partition.partition(), p -> new HashSet<>()).addAll(sessions);
+                        }
+                    }
+                }
+                return pending;
+            }
+
             @Override
             public Uni<List<LogEntry>> filter(Map<Integer, Long> nextOffsets) {
                 List<LogEntry> kept = new ArrayList<>();
@@ -197,7 +303,6 @@ public class SessionLedger {
     }
 
     private void afterCommit(Object attempt, BatchDecider.Result result, Parsed parsed, long started) {
-        failingSince.remove(attempt);
         applyTime.record(Duration.ofNanos(System.nanoTime() - started));
         result.counts().forEach((outcome, count) -> meters.counter("agentstate.ledger.events", "outcome",
                 outcome.name().toLowerCase(Locale.ROOT)).increment(count));
