@@ -2,25 +2,28 @@ package io.agentstate.bench;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.http.HttpRequest;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.LocalTime;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
-import java.net.http.HttpRequest;
-
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
@@ -28,15 +31,23 @@ import org.apache.kafka.common.TopicPartition;
 import io.agentstate.platform.RedisKeys;
 import io.agentstate.testsupport.ServiceProcess;
 import io.agentstate.testsupport.localstack.LocalStack;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
 
 /**
- * What every scenario shares: the options, the stack and the service under test, the results, and helpers to reach
- * PostgreSQL, Redis and Kafka the way an operator would.
+ * What every scenario shares: the options, the stack and the service under test, the results, the harness's own Vert.x
+ * instance (the event loops of its HTTP and Redis clients), and helpers to reach PostgreSQL, Redis and Kafka the way an
+ * operator would.
  */
 final class Bench {
 
     /** The tenant the service assigns to events that name none (agent-state.tenant). */
     static final String TENANT = "default";
+    /** Event loops of the harness's Vert.x instance: one per core of the 2-core machine the figures are taken on. */
+    static final int EVENT_LOOPS = 2;
 
     final BenchOptions options;
     final LocalStack stack;
@@ -44,20 +55,27 @@ final class Bench {
     final Results results;
     final ServiceMonitor monitor;
     final Credentials credentials;
+    final Vertx vertx;
 
     Bench(BenchOptions options, LocalStack stack, ServiceProcess service, Results results, ServiceMonitor monitor,
-            Credentials credentials) {
+            Credentials credentials, Vertx vertx) {
         this.options = options;
         this.stack = stack;
         this.service = service;
         this.results = results;
         this.monitor = monitor;
         this.credentials = credentials;
+        this.vertx = vertx;
     }
 
-    /** A keep-alive connection to the service that sends the harness's API key (when credentials are required). */
-    HttpConnection http() {
-        return HttpConnection.to(baseUri(), credentials.apiKey());
+    /** A client of the service with one keep-alive connection, sending the harness's API key (when required). */
+    ServiceClient http() {
+        return http(1);
+    }
+
+    /** A client of the service with a pool of this many keep-alive connections over the harness's event loops. */
+    ServiceClient http(int connections) {
+        return new ServiceClient(vertx, baseUri(), credentials.apiKey(), connections, EVENT_LOOPS);
     }
 
     /** A request to the service with the harness's API key (when credentials are required). */
@@ -97,8 +115,26 @@ final class Bench {
         return DriverManager.getConnection(stack.postgresJdbcUrl(), stack.postgresUser(), stack.postgresPassword());
     }
 
-    Resp redis() throws IOException {
-        return Resp.connect(stack.redisUrl());
+    RedisClient redis() throws IOException {
+        return RedisClient.connect(vertx, stack.redisUrl());
+    }
+
+    /**
+     * Waits for a Vert.x future from a thread that may block (never an event loop). A failure or a timeout is an
+     * {@link IOException}; an interrupt (the scenario's deadline) is kept and ends the wait at once.
+     */
+    static <T> T sync(Future<T> future, Duration timeout) throws IOException {
+        try {
+            return future.toCompletionStage().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            throw cause instanceof IOException io ? io : new IOException(String.valueOf(cause.getMessage()), cause);
+        } catch (TimeoutException e) {
+            throw new IOException("no answer within " + timeout.toMillis() + " ms", e);
+        }
     }
 
     KafkaProducer<String, byte[]> producer(int lingerMs, int batchBytes) {
@@ -145,13 +181,14 @@ final class Bench {
     }
 
     /** How many of these sessions have a Redis view at least at the expected version. */
-    int viewsAt(Resp redis, List<String> sessions, long version) throws IOException {
+    int viewsAt(RedisClient redis, List<String> sessions, long version) throws IOException {
+        List<Request> reads = new ArrayList<>(sessions.size());
         for (String session : sessions) {
-            redis.command("HGET", RedisKeys.view(TENANT, session)[0], "version");
+            reads.add(RedisClient.command(Command.HGET, RedisKeys.view(TENANT, session)[0], "version"));
         }
         int ok = 0;
-        for (Object reply : redis.sync()) {
-            if (reply instanceof byte[] bytes && Long.parseLong(new String(bytes)) >= version) {
+        for (Response reply : redis.pipeline(reads)) {
+            if (reply != null && Long.parseLong(reply.toString()) >= version) {
                 ok++;
             }
         }
@@ -172,8 +209,8 @@ final class Bench {
     /** Every sample of the service's {@code /q/metrics}, by name with labels. */
     Map<String, Double> serviceMetrics() {
         Map<String, Double> metrics = new java.util.HashMap<>();
-        try (HttpConnection http = http()) {
-            String text = new String(http.get("/q/metrics").body(), java.nio.charset.StandardCharsets.UTF_8);
+        try (ServiceClient http = http()) {
+            String text = http.get("/q/metrics").text();
             for (String line : text.split("\n")) {
                 int space = line.lastIndexOf(' ');
                 if (line.startsWith("#") || space < 0) {

@@ -1,5 +1,6 @@
 package io.agentstate.bench;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,6 +23,9 @@ import org.apache.kafka.common.utils.AppInfoParser;
 import io.agentstate.testsupport.Ports;
 import io.agentstate.testsupport.ServiceProcess;
 import io.agentstate.testsupport.localstack.LocalStack;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.redis.client.Command;
 
 /**
  * The benchmark harness ({@code ./mvnw -Pbench}, docs/benchmarks.md): starts a durable local stack (fsync on, 6
@@ -29,14 +33,6 @@ import io.agentstate.testsupport.localstack.LocalStack;
  * baselines, and writes the results as JSON and as the generated section of the benchmarks page.
  */
 public final class BenchMain {
-
-    /**
-     * The one setting the service runs with that it does not ship with. The ledger sends each batch's Redis updates as
-     * one pipeline (two commands per session, two per waiting REST writer); with the Vert.x client's default of 2,048
-     * commands in flight per connection, a poll batch that touches more than about 1,000 sessions is refused ("Redis
-     * waiting queue is full") and retried forever, so the ledger stalls. 16,384 covers max.poll.records=2000.
-     */
-    static final String SERVICE_OVERRIDES = "quarkus.redis.max-waiting-handlers=16384";
 
     private BenchMain() {
     }
@@ -73,19 +69,24 @@ public final class BenchMain {
         try (ModelStub model = ModelStub.start();
                 LocalStack stack = LocalStack.start(new LocalStack.Settings(dir, true, true, 0, 0, 0, 6))) {
             results.run.put("stackStartMillis", stack.startMillis());
-            results.run.put("serviceOverrides", SERVICE_OVERRIDES);
+            // the service runs the configuration it ships; the only settings added are the model stub's endpoint, the
+            // harness's credentials, and what the user asks for explicitly with bench.service-properties
             List<String> properties = new ArrayList<>(List.of("-Dquarkus.langchain4j.openai.base-url=" + model.baseUrl(),
-                    "-Dquarkus.langchain4j.openai.api-key=bench-stub", "-D" + SERVICE_OVERRIDES));
+                    "-Dquarkus.langchain4j.openai.api-key=bench-stub"));
+            int fixed = properties.size();
             // after ServiceProcess's own open-mode settings: the last -D of a key wins
             properties.addAll(credentials.serviceProperties());
             // extra settings for another build of the service (-Dagentstate.app.jar): an older one refuses the
             // agent-state.* settings it does not know unless told smallrye.config.mapping.validate-unknown=false
+            List<String> overrides = new ArrayList<>();
             for (String setting : System.getProperty("bench.service-properties", "").split(",")) {
                 if (!setting.isBlank() && !setting.trim().startsWith("${")) {
+                    overrides.add(setting.trim());
                     properties.add("-D" + setting.trim());
                 }
             }
-            results.run.put("serviceProperties", properties.subList(3, properties.size()).stream()
+            results.run.put("serviceOverrides", overrides);
+            results.run.put("serviceProperties", properties.subList(fixed, properties.size()).stream()
                     .filter(p -> !p.contains("seal-key")).toList());
             ServiceProcess service = ServiceProcess.start(stack, Ports.free(), options.workDir().resolve("service.log"),
                     properties.toArray(String[]::new));
@@ -98,14 +99,17 @@ public final class BenchMain {
                 }
             }, "bench-stop-service");
             Runtime.getRuntime().addShutdownHook(stopService);
-            try (ServiceMonitor monitor = new ServiceMonitor(service.baseUri(), service.pid(),
+            // the event loops of the harness's HTTP and Redis clients, closed with the run
+            Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(Bench.EVENT_LOOPS).setWorkerPoolSize(2));
+            try (ServiceMonitor monitor = new ServiceMonitor(vertx, service.baseUri(), service.pid(),
                     credentials.apiKey())) {
-                Bench bench = new Bench(options, stack, service, results, monitor, credentials);
+                Bench bench = new Bench(options, stack, service, results, monitor, credentials, vertx);
                 results.run.put("versions", versions(bench));
                 execute(bench, model);
             } finally {
                 Runtime.getRuntime().removeShutdownHook(stopService);
                 service.close();
+                close(vertx);
             }
         }
         results.run.put("finishedAt", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
@@ -167,6 +171,10 @@ public final class BenchMain {
         }
         if (options.runs(RebuildScenario.ID)) {
             measure(bench, RebuildScenario.ID, true, () -> new RebuildScenario(bench).run());
+        }
+        // after the rebuild: its 10,000-message sessions would otherwise change what the rebuild measures
+        if (options.runs(GrowthScenario.ID)) {
+            measure(bench, GrowthScenario.ID, true, () -> new GrowthScenario(bench).run());
         }
         if (options.runs("memory")) {
             summariseMemory(bench);
@@ -300,8 +308,8 @@ public final class BenchMain {
                 rows.next();
                 versions.put("postgresql", rows.getString(1));
             }
-            try (Resp redis = bench.redis()) {
-                String info = new String((byte[]) redis.call("INFO", "server"), StandardCharsets.UTF_8);
+            try (RedisClient redis = bench.redis()) {
+                String info = redis.call(Command.INFO, "server").toString(StandardCharsets.UTF_8);
                 info.lines().filter(line -> line.startsWith("redis_version:"))
                         .forEach(line -> versions.put("redis", line.substring("redis_version:".length()).trim()));
             }
@@ -310,6 +318,14 @@ public final class BenchMain {
         }
         versions.put("node", Machine.command(bench.options.root(), "node", "--version"));
         return versions;
+    }
+
+    private static void close(Vertx vertx) {
+        try {
+            Bench.sync(vertx.close(), Duration.ofSeconds(30));
+        } catch (IOException | RuntimeException e) {
+            Bench.log("the harness's Vert.x instance did not close cleanly: %s", e.getMessage());
+        }
     }
 
     private static String commit(Path root) {

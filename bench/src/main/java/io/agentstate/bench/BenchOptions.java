@@ -9,7 +9,8 @@ import java.util.Set;
 /**
  * What one benchmark run does: mode, scenarios, counts, credentials and where it writes. Read from system properties
  * ({@code bench.mode=full|quick}, {@code bench.scenarios=all|ours|peers|<id>,<id>...}, {@code bench.runs=N} to
- * override the runs per scenario, {@code bench.auth=required|none}, {@code bench.kafka-path=ingress|log|sealed},
+ * override the runs per scenario, {@code bench.write-rate=N} for the conditional writes' arrivals per second,
+ * {@code bench.auth=required|none}, {@code bench.kafka-path=ingress|log|sealed},
  * {@code bench.out=<dir>} to write the results and the generated tables there instead of bench/results and docs,
  * {@code bench.root}).
  *
@@ -53,9 +54,12 @@ public record BenchOptions(String mode, Set<String> scenarios, Path root, Path r
         return AUTH_REQUIRED.equals(auth);
     }
 
-    /** Our own scenarios, in the order they run (rebuild last: it flushes Redis and adds a million events). */
+    /**
+     * Our own scenarios. The rebuild runs late (it flushes Redis and adds a million events), growth right after it (its
+     * 10,000-message sessions would change what the rebuild measures), and memory summarises the others at the end.
+     */
     public static final List<String> OURS = List.of("ingest", "visibility", "conditional-writes", "reads", "per-step",
-            "rebuild", "chat", "memory");
+            "rebuild", "growth", "chat", "memory");
 
     /** Baselines and peers, measured on the same servers and records. */
     public static final List<String> PEERS = List.of("baseline-parse", "baseline-raw-loop", "baseline-naive-loop",
@@ -74,9 +78,12 @@ public record BenchOptions(String mode, Set<String> scenarios, Path root, Path r
      * @param visibilitySessions sessions the fixed-rate events spread over
      * @param visibilitySeconds measured seconds per run
      * @param visibilitySampleEvery one produced event in this many is watched
-     * @param writers concurrent conditional writers
-     * @param sharedSessions sessions the writers share in the contended variant
-     * @param writeSeconds seconds per conditional-write run
+     * @param writers sessions the conditional writes spread over in the uncontended variant (one per writer, as before
+     *        the load became open loop)
+     * @param sharedSessions sessions the conditional writes share in the contended variant
+     * @param writeSeconds measured seconds per conditional-write run
+     * @param writeRate conditional writes (GET then POST) started per second, open loop, in both variants
+     * @param writeMaxInFlight conditional writes in flight at most; an arrival beyond it is counted, not sent
      * @param readers concurrent readers
      * @param readSessions warm sessions read
      * @param readSeconds seconds per read run
@@ -85,21 +92,36 @@ public record BenchOptions(String mode, Set<String> scenarios, Path root, Path r
      * @param stepsPerSession steps (events, checkpoints) per session or thread
      * @param rebuildEvents events in PostgreSQL to rebuild into an empty Redis
      * @param rebuildConcurrency concurrent readers that trigger the rebuild
+     * @param growthMessages messages of the prepared sessions of the growth scenario, one shape each
+     * @param growthScopeBytes sizes in bytes of the prepared state scopes of the growth scenario, one shape each
+     * @param growthAppends measured REST appends per prepared session and run
+     * @param growthSessions prepared sessions per shape and run
      */
     public record Sizes(int ingestSessions, int ingestEventsPerSession, int ingestWarmupEvents, int eventBytes, int runs,
             int streamsRuns, int visibilityRate, int visibilitySessions, int visibilitySeconds, int visibilitySampleEvery,
-            int writers, int sharedSessions, int writeSeconds, int readers, int readSessions, int readSeconds,
-            List<Integer> stepConcurrency, int stepSeconds, int stepsPerSession, long rebuildEvents,
-            int rebuildConcurrency) {
+            int writers, int sharedSessions, int writeSeconds, int writeRate, int writeMaxInFlight, int readers,
+            int readSessions, int readSeconds, List<Integer> stepConcurrency, int stepSeconds, int stepsPerSession,
+            long rebuildEvents, int rebuildConcurrency, List<Integer> growthMessages, List<Integer> growthScopeBytes,
+            int growthAppends, int growthSessions) {
 
         static Sizes full() {
-            return new Sizes(10_000, 20, 20_000, 1024, 3, 2, 2000, 1000, 15, 40, 32, 8, 8, 64, 1000, 8,
-                    List.of(1, 8, 32), 6, 20, 1_000_000, 32);
+            return new Sizes(10_000, 20, 20_000, 1024, 3, 2, 2000, 1000, 15, 40, 32, 8, 8, 500, 128, 64, 1000, 8,
+                    List.of(1, 8, 32), 6, 20, 1_000_000, 32, List.of(10, 1_000, 10_000), List.of(1024, 1024 * 1024),
+                    100, 2);
         }
 
         static Sizes quick() {
-            return new Sizes(500, 4, 0, 1024, 1, 1, 500, 100, 3, 10, 32, 8, 2, 64, 100, 2, List.of(1, 8, 32), 1, 20,
-                    10_000, 16);
+            return new Sizes(500, 4, 0, 1024, 1, 1, 500, 100, 3, 10, 32, 8, 2, 200, 128, 64, 100, 2, List.of(1, 8, 32),
+                    1, 20, 10_000, 16, List.of(10, 200), List.of(1024, 64 * 1024), 20, 1);
+        }
+
+        /** The same sizes with other runs per scenario (Kafka Streams included) and conditional-write rate. */
+        Sizes with(int runs, int writeRate) {
+            return new Sizes(ingestSessions, ingestEventsPerSession, ingestWarmupEvents, eventBytes, runs,
+                    Math.min(runs, streamsRuns), visibilityRate, visibilitySessions, visibilitySeconds,
+                    visibilitySampleEvery, writers, sharedSessions, writeSeconds, writeRate, writeMaxInFlight, readers,
+                    readSessions, readSeconds, stepConcurrency, stepSeconds, stepsPerSession, rebuildEvents,
+                    rebuildConcurrency, growthMessages, growthScopeBytes, growthAppends, growthSessions);
         }
 
         /** Events of one ingest run. */
@@ -122,7 +144,11 @@ public record BenchOptions(String mode, Set<String> scenarios, Path root, Path r
         String path = property("bench.kafka-path");
         options = options.withAuth(auth.isEmpty() ? AUTH_REQUIRED : auth, path.isEmpty() ? null : path);
         String runs = property("bench.runs");
-        return runs.isEmpty() ? options : options.withRuns(Integer.parseInt(runs));
+        if (!runs.isEmpty()) {
+            options = options.withRuns(Integer.parseInt(runs));
+        }
+        String rate = property("bench.write-rate");
+        return rate.isEmpty() ? options : options.withWriteRate(Integer.parseInt(rate));
     }
 
     // Maven passes an unset profile property as empty (or, in some versions, as its own ${...} placeholder).
@@ -142,13 +168,17 @@ public record BenchOptions(String mode, Set<String> scenarios, Path root, Path r
 
     /** The same options with a different number of measured runs per scenario (Kafka Streams included). */
     public BenchOptions withRuns(int runs) {
-        Sizes s = sizes;
-        Sizes changed = new Sizes(s.ingestSessions(), s.ingestEventsPerSession(), s.ingestWarmupEvents(),
-                s.eventBytes(), runs, Math.min(runs, s.streamsRuns()), s.visibilityRate(), s.visibilitySessions(),
-                s.visibilitySeconds(), s.visibilitySampleEvery(), s.writers(), s.sharedSessions(), s.writeSeconds(),
-                s.readers(), s.readSessions(), s.readSeconds(), s.stepConcurrency(), s.stepSeconds(),
-                s.stepsPerSession(), s.rebuildEvents(), s.rebuildConcurrency());
-        return new BenchOptions(mode, scenarios, root, resultsFile, docsFile, workDir, changed, auth, kafkaPath);
+        return new BenchOptions(mode, scenarios, root, resultsFile, docsFile, workDir,
+                sizes.with(runs, sizes.writeRate()), auth, kafkaPath);
+    }
+
+    /** The same options with another rate of conditional writes (arrivals per second, open loop). */
+    public BenchOptions withWriteRate(int rate) {
+        if (rate < 1) {
+            throw new IllegalArgumentException("bench.write-rate must be at least 1, not " + rate);
+        }
+        return new BenchOptions(mode, scenarios, root, resultsFile, docsFile, workDir,
+                sizes.with(sizes.runs(), rate), auth, kafkaPath);
     }
 
     /**

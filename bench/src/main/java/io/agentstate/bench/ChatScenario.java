@@ -40,6 +40,7 @@ final class ChatScenario {
         BenchOptions.Sizes sizes = bench.sizes();
         result.setup.put("model", "OpenAI-compatible stub on loopback answering at once (" + model.baseUrl() + ")");
         result.setup.put("concurrency", 1);
+        result.setup.put("load", "closed loop, one client: the next turn when the previous one answered");
         result.setup.put("turnsPerSession", TURNS_PER_SESSION);
         result.setup.put("secondsPerRun", sizes.writeSeconds());
         result.setup.put("overhead", "turn latency (client) - time inside the stub for the turn's model calls");

@@ -107,6 +107,9 @@ final class CpuProbe {
         if (thread.startsWith("HttpClient-")) {
             return "load: java.net.http client threads";
         }
+        if (thread.startsWith("vert.x-") || thread.startsWith("vertx-")) {
+            return "load: Vert.x event loops (HTTP and Redis clients)";
+        }
         if (thread.startsWith("bench-")) {
             return "load: harness threads (producers, HTTP clients, pollers)";
         }

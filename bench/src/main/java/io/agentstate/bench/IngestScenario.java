@@ -47,6 +47,8 @@ final class IngestScenario {
         result.setup.put("recordBytes", sizes.eventBytes());
         result.setup.put("partitions", 6);
         result.setup.put("producer", "acks=all, idempotent, linger.ms=5, batch.size=262144");
+        result.setup.put("load", "throughput burst: every event produced as fast as the producer goes (bounded by its "
+                + "buffer, not paced), timed until the last is applied");
         result.setup.put("warmupEvents", sizes.ingestWarmupEvents());
         result.setup.put("end", "sum(version) of the run's session_heads = events sent, then every Redis view at its "
                 + "final version");
@@ -107,7 +109,7 @@ final class IngestScenario {
         }
         long committed = waitCommitted(prefix, total, start);
         long visible;
-        try (Resp redis = bench.redis()) {
+        try (RedisClient redis = bench.redis()) {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             while (bench.viewsAt(redis, sessions, perSession) < sessions.size()) {
                 if (System.nanoTime() > deadline) {
@@ -180,11 +182,11 @@ final class IngestScenario {
         checks.put("deadLetters", deadLetters);
         int sample = Math.min(100, sessions.size());
         int good = 0;
-        try (HttpConnection http = bench.http()) {
+        try (ServiceClient http = bench.http()) {
             for (int i = 0; i < sample; i++) {
                 String session = sessions.get(i * sessions.size() / sample);
-                HttpConnection.Response response = http.get("/sessions/" + session);
-                JsonNode body = Results.JSON.readTree(new String(response.body(), StandardCharsets.UTF_8));
+                ServiceClient.Response response = http.get("/sessions/" + session);
+                JsonNode body = Results.JSON.readTree(response.bytes());
                 if (response.status() == 200 && response.version() == perSession
                         && body.path("messageCount").asLong() == perSession
                         && body.path("messages").size() == perSession) {

@@ -38,6 +38,8 @@ final class PerStepScenario {
         result.setup.put("secondsPerLevel", sizes.stepSeconds());
         result.setup.put("stepsPerSession", sizes.stepsPerSession());
         result.setup.put("stepBytes", sizes.eventBytes());
+        result.setup.put("load", "closed loop: c workers per level, each sends its next step when the previous one was "
+                + "acknowledged (a throughput measure; its latencies are per step as answered, not from a schedule)");
         result.setup.put("rest", "POST /sessions/{id}/events with Idempotency-Key and If-Match, java.net.http.HttpClient; "
                 + "a step ends at 201 (committed in PostgreSQL, visible in Redis)");
         result.setup.put("kafka", "KafkaProducer acks=all, linger.ms=1, send().get() per step; a step ends at the ack");

@@ -3,20 +3,20 @@ package io.agentstate.bench;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.apache.kafka.clients.producer.KafkaProducer;
 
 /**
- * Scenario 4, reads: {@code GET /sessions/{id}} from concurrent clients, each on its own keep-alive connection, on
- * sessions whose views are warm in Redis. Two session shapes: a small state (two short messages and a state scope,
- * about 1 KB of JSON) and the ingest shape (20 messages of 1 KB, about 22 KB of JSON).
+ * Scenario 4, reads: {@code GET /sessions/{id}} from concurrent clients in a closed loop (the Vert.x HttpClient on the
+ * harness's event loops, one keep-alive connection per client in flight), on sessions whose views are warm in Redis.
+ * Two session shapes: a small state (two short messages and a state scope, about 1 KB of JSON) and the ingest shape (20
+ * messages of 1 KB, about 22 KB of JSON).
  */
 final class ReadScenario {
 
@@ -37,8 +37,11 @@ final class ReadScenario {
         result.setup.put("secondsPerRun", sizes.readSeconds());
         result.setup.put("warmupSeconds", 1);
         result.setup.put("warmupRun", "one unrecorded run on the small sessions first (full mode)");
-        result.setup.put("client", "one blocking HTTP/1.1 keep-alive socket per client thread (HttpConnection); "
-                + "random session per request; body read whole");
+        result.setup.put("load", "closed loop: " + sizes.readers() + " concurrent clients, each sends its next GET when "
+                + "the previous one has answered");
+        result.setup.put("client", "Vert.x HttpClient (HTTP/1.1, keep-alive, no pipelining) with a pool of "
+                + sizes.readers() + " connections over the harness's " + Bench.EVENT_LOOPS + " event loops, "
+                + "non-blocking; random session per request; body read whole");
         List<String> small = smallSessions(sizes.readSessions());
         List<String> large = ingestPrefix == null ? List.of()
                 : Bench.sessions(ingestPrefix, Math.min(sizes.readSessions(), sizes.ingestSessions()));
@@ -100,13 +103,13 @@ final class ReadScenario {
     }
 
     private int bodySize(String session) throws Exception {
-        try (HttpConnection http = bench.http()) {
-            return http.get("/sessions/" + session).body().length;
+        try (ServiceClient http = bench.http()) {
+            return http.get("/sessions/" + session).length();
         }
     }
 
     private void warm(List<String> sessions) throws Exception {
-        try (HttpConnection http = bench.http()) {
+        try (ServiceClient http = bench.http()) {
             for (String session : sessions) {
                 if (http.get("/sessions/" + session).status() != 200) {
                     throw new IllegalStateException("session " + session + " not readable");
@@ -115,65 +118,81 @@ final class ReadScenario {
         }
     }
 
+    /** What one run counts, from the clients' callbacks on the harness's event loops. */
+    private static final class Tally {
+        final Samples latencies = Samples.concurrent();
+        final AtomicLong ok = new AtomicLong();
+        final AtomicLong errors = new AtomicLong();
+        final AtomicLong bytes = new AtomicLong();
+        final AtomicReference<Throwable> firstFailure = new AtomicReference<>();
+    }
+
     private void once(String variant, List<String> sessions) throws Exception {
         BenchOptions.Sizes sizes = bench.sizes();
-        long warmupEnd = System.nanoTime() + Duration.ofSeconds(1).toNanos();
-        long end = warmupEnd + Duration.ofSeconds(sizes.readSeconds()).toNanos();
-        Map<Integer, Samples> latencies = new ConcurrentHashMap<>();
-        AtomicLong ok = new AtomicLong();
-        AtomicLong errors = new AtomicLong();
-        AtomicLong bytes = new AtomicLong();
+        Tally tally = new Tally();
         CountDownLatch done = new CountDownLatch(sizes.readers());
-        List<Thread> readers = new ArrayList<>();
-        for (int c = 0; c < sizes.readers(); c++) {
-            int client = c;
-            Thread thread = new Thread(() -> {
-                Samples samples = new Samples();
-                SplittableRandom random = new SplittableRandom(client);
-                try (HttpConnection http = bench.http()) {
-                    while (true) {
-                        long begin = System.nanoTime();
-                        if (begin >= end) {
-                            break;
-                        }
-                        HttpConnection.Response response = http.get("/sessions/"
-                                + sessions.get(random.nextInt(sessions.size())));
-                        long finished = System.nanoTime();
-                        if (begin < warmupEnd) {
-                            continue;
-                        }
-                        if (response.status() == 200) {
-                            samples.add(finished - begin);
-                            ok.incrementAndGet();
-                            bytes.addAndGet(response.body().length);
-                        } else {
-                            errors.incrementAndGet();
-                        }
-                    }
-                } catch (Exception e) {
-                    errors.incrementAndGet();
-                    Bench.log("reader %d failed: %s", client, e);
-                } finally {
-                    latencies.put(client, samples);
-                    done.countDown();
-                }
-            }, "bench-reader-" + c);
-            readers.add(thread);
-            thread.start();
+        double seconds;
+        try (ServiceClient http = bench.http(sizes.readers())) {
+            long warmupEnd = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+            long end = warmupEnd + Duration.ofSeconds(sizes.readSeconds()).toNanos();
+            for (int c = 0; c < sizes.readers(); c++) {
+                read(http, sessions, new SplittableRandom(c), warmupEnd, end, tally, done);
+            }
+            // each request may take up to the client's timeout; past that the run is broken, not slow
+            long budget = 1 + sizes.readSeconds() + ServiceClient.TIMEOUT.toSeconds() + 10;
+            if (!done.await(budget, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("read clients still busy " + budget + " s after the start");
+            }
+            seconds = (System.nanoTime() - warmupEnd) / 1e9;
         }
-        done.await();
-        double seconds = (System.nanoTime() - warmupEnd) / 1e9;
-        Samples all = Samples.merge(latencies.values());
+        if (tally.firstFailure.get() != null) {
+            Bench.log("reads: %d failed requests, the first: %s", tally.errors.get(), tally.firstFailure.get());
+        }
+        Samples all = tally.latencies;
         if (variant == null) {
-            Bench.log("reads warm-up: %.0f requests/s (not recorded)", ok.get() / seconds);
+            Bench.log("reads warm-up: %.0f requests/s (not recorded)", tally.ok.get() / seconds);
             return;
         }
-        result.add(variant, "requests/s", "requests/s", ok.get() / seconds);
+        result.add(variant, "requests/s", "requests/s", tally.ok.get() / seconds);
         result.add(variant, "p50", "ms", all.percentileMillis(50));
         result.add(variant, "p99", "ms", all.percentileMillis(99));
-        result.add(variant, "MB/s served", "MB/s", bytes.get() / seconds / 1e6);
-        result.add(variant, "errors", "count", errors.get());
-        Bench.log("reads (%s): %.0f requests/s, p50 %.2f ms, p99 %.2f ms, errors %d", variant, ok.get() / seconds,
-                all.percentileMillis(50), all.percentileMillis(99), errors.get());
+        result.add(variant, "MB/s served", "MB/s", tally.bytes.get() / seconds / 1e6);
+        result.add(variant, "errors", "count", tally.errors.get());
+        Bench.log("reads (%s): %.0f requests/s, p50 %.2f ms, p99 %.2f ms, errors %d", variant, tally.ok.get() / seconds,
+                all.percentileMillis(50), all.percentileMillis(99), tally.errors.get());
+    }
+
+    /**
+     * One client's closed loop: a GET of a random session, and the next one when it has answered, until the end. It
+     * runs on the event loop that delivers the answers, so it never blocks.
+     */
+    private static void read(ServiceClient http, List<String> sessions, SplittableRandom random, long warmupEnd,
+            long end, Tally tally, CountDownLatch done) {
+        long begin = System.nanoTime();
+        if (begin >= end) {
+            done.countDown();
+            return;
+        }
+        http.getAsync("/sessions/" + sessions.get(random.nextInt(sessions.size()))).onComplete(answer -> {
+            long finished = System.nanoTime();
+            if (answer.failed()) {
+                // as a client whose connection broke: it stops (a failure can complete at once, so no retry loop)
+                tally.errors.incrementAndGet();
+                tally.firstFailure.compareAndSet(null, answer.cause());
+                done.countDown();
+                return;
+            }
+            boolean recorded = begin >= warmupEnd;
+            if (recorded && answer.result().status() != 200) {
+                tally.errors.incrementAndGet();
+                tally.firstFailure.compareAndSet(null, new IllegalStateException("GET answered "
+                        + answer.result().status()));
+            } else if (recorded) {
+                tally.latencies.add(finished - begin);
+                tally.ok.incrementAndGet();
+                tally.bytes.addAndGet(answer.result().length());
+            }
+            read(http, sessions, random, warmupEnd, end, tally, done);
+        });
     }
 }

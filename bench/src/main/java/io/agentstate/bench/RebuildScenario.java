@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import io.agentstate.event.EventBatch;
 import io.agentstate.event.EventCodec;
+import io.vertx.redis.client.Command;
 
 /**
  * Scenario 5, rebuild: every session in PostgreSQL is rebuilt into an empty Redis. Up to the target count, the events
@@ -61,43 +62,50 @@ final class RebuildScenario {
         result.setup.put("sessions", sessions.size());
         result.setup.put("snapshots", bench.queryLong("SELECT count(*) FROM snapshots"));
         result.setup.put("clients", sizes.rebuildConcurrency());
-        result.setup.put("how", "FLUSHALL, then GET /sessions/{id} for every session (raw HTTP/1.1, concurrent "
-                + "clients); each miss reads the head, the latest snapshot and later events, folds, installs the view");
+        result.setup.put("load", "closed loop: " + sizes.rebuildConcurrency() + " client threads, each reads the next "
+                + "session when the previous read answered");
+        result.setup.put("how", "FLUSHALL, then GET /sessions/{id} for every session from concurrent client threads "
+                + "(closed loop; Vert.x HttpClient, one keep-alive connection per client); each miss reads the head, the "
+                + "latest snapshot and later events, folds, installs the view");
         List<String> ids = new ArrayList<>(sessions.keySet());
         for (int r = 1; r <= sizes.runs(); r++) {
-            try (Resp redis = bench.redis()) {
-                redis.call("FLUSHALL");
+            try (RedisClient redis = bench.redis()) {
+                redis.call(Command.FLUSHALL);
             }
             AtomicInteger next = new AtomicInteger();
             AtomicLong wrong = new AtomicLong();
             CountDownLatch done = new CountDownLatch(sizes.rebuildConcurrency());
-            long start = System.nanoTime();
-            for (int c = 0; c < sizes.rebuildConcurrency(); c++) {
-                Thread thread = new Thread(() -> {
-                    try (HttpConnection http = bench.http()) {
-                        for (int i = next.getAndIncrement(); i < ids.size(); i = next.getAndIncrement()) {
-                            String session = ids.get(i);
-                            HttpConnection.Response response = http.get("/sessions/" + session);
-                            if (response.status() != 200 || response.version() != sessions.get(session)) {
-                                wrong.incrementAndGet();
+            long start;
+            try (ServiceClient http = bench.http(sizes.rebuildConcurrency())) {
+                start = System.nanoTime();
+                for (int c = 0; c < sizes.rebuildConcurrency(); c++) {
+                    Thread thread = new Thread(() -> {
+                        try {
+                            for (int i = next.getAndIncrement(); i < ids.size(); i = next.getAndIncrement()) {
+                                String session = ids.get(i);
+                                ServiceClient.Response response = http.get("/sessions/" + session);
+                                if (response.status() != 200 || response.version() != sessions.get(session)) {
+                                    wrong.incrementAndGet();
+                                }
                             }
+                        } catch (Exception e) {
+                            wrong.incrementAndGet();
+                            Bench.log("rebuild client failed: %s", e);
+                        } finally {
+                            done.countDown();
                         }
-                    } catch (Exception e) {
-                        wrong.incrementAndGet();
-                        Bench.log("rebuild client failed: %s", e);
-                    } finally {
-                        done.countDown();
-                    }
-                }, "bench-rebuild-" + c);
-                thread.start();
+                    }, "bench-rebuild-" + c);
+                    thread.setDaemon(true);
+                    thread.start();
+                }
+                done.await();
             }
-            done.await();
             double seconds = (System.nanoTime() - start) / 1e9;
             long views;
             long redisBytes;
-            try (Resp redis = bench.redis()) {
-                views = (Long) redis.call("DBSIZE");
-                String info = new String((byte[]) redis.call("INFO", "memory"), StandardCharsets.UTF_8);
+            try (RedisClient redis = bench.redis()) {
+                views = redis.call(Command.DBSIZE).toLong();
+                String info = redis.call(Command.INFO, "memory").toString(StandardCharsets.UTF_8);
                 redisBytes = info.lines().filter(line -> line.startsWith("used_memory:"))
                         .mapToLong(line -> Long.parseLong(line.substring("used_memory:".length()).trim())).findFirst()
                         .orElse(0);

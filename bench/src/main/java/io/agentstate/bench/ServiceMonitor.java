@@ -1,32 +1,34 @@
 package io.agentstate.bench;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+
+import io.vertx.core.Vertx;
 
 /**
  * Samples the service's memory twice a second: heap used (the sum of {@code jvm_memory_used_bytes{area="heap"}} from
  * {@code /q/metrics}) and resident set size ({@code VmRSS} from {@code /proc/<pid>/status}). Each scenario opens a
- * window; closing it gives the maxima seen during the scenario and one sample taken a second after it.
+ * window; closing it gives the maxima seen during the scenario and one sample taken a second after it. A scenario that
+ * measures the service's CPU per request pauses the sampling meanwhile, so its scrapes do not count.
  */
 final class ServiceMonitor implements AutoCloseable {
 
     private static final double MIB = 1024.0 * 1024.0;
 
-    private final String baseUri;
+    private final ServiceClient http;
     private final long pid;
-    private final String apiKey;
     private final Thread sampler;
     private volatile boolean running = true;
+    private volatile boolean paused;
     private double heapMax;
     private double rssMax;
     private int samples;
 
-    ServiceMonitor(String baseUri, long pid, String apiKey) {
-        this.baseUri = baseUri;
+    ServiceMonitor(Vertx vertx, String baseUri, long pid, String apiKey) {
+        // two connections: the sampler's, and the one the end of a window measures with
+        this.http = new ServiceClient(vertx, baseUri, apiKey, 2, 1);
         this.pid = pid;
-        this.apiKey = apiKey;
         this.sampler = new Thread(this::sample, "bench-memory-sampler");
         this.sampler.setDaemon(true);
         this.sampler.start();
@@ -37,6 +39,11 @@ final class ServiceMonitor implements AutoCloseable {
         heapMax = 0;
         rssMax = 0;
         samples = 0;
+    }
+
+    /** Pauses (true) or resumes (false) the sampling; the window stays open. */
+    void pause(boolean pause) {
+        paused = pause;
     }
 
     /** Ends the window: maxima during it, and a sample a second later. */
@@ -60,38 +67,32 @@ final class ServiceMonitor implements AutoCloseable {
     }
 
     private void sample() {
-        try (HttpConnection http = HttpConnection.to(baseUri, apiKey)) {
-            while (running) {
-                double[] now = measure(http);
+        while (running) {
+            if (!paused) {
+                double[] now = measure();
                 synchronized (this) {
                     heapMax = Math.max(heapMax, now[0]);
                     rssMax = Math.max(rssMax, now[1]);
                     samples++;
                 }
-                try {
-                    Thread.sleep(500);
-                } catch (InterruptedException e) {
-                    return;
-                }
+            }
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                return;
             }
         }
     }
 
     private double[] measure() {
-        try (HttpConnection http = HttpConnection.to(baseUri, apiKey)) {
-            return measure(http);
-        }
+        return new double[] { heapUsed(), rss() };
     }
 
-    private double[] measure(HttpConnection http) {
-        return new double[] { heapUsed(http), rss() };
-    }
-
-    private static double heapUsed(HttpConnection http) {
+    private double heapUsed() {
         try {
-            HttpConnection.Response response = http.get("/q/metrics");
+            ServiceClient.Response response = http.get("/q/metrics");
             double sum = 0;
-            for (String line : new String(response.body(), StandardCharsets.UTF_8).split("\n")) {
+            for (String line : response.text().split("\n")) {
                 if (line.startsWith("jvm_memory_used_bytes{") && line.contains("area=\"heap\"")) {
                     sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
                 }
@@ -123,5 +124,6 @@ final class ServiceMonitor implements AutoCloseable {
     public void close() {
         running = false;
         sampler.interrupt();
+        http.close();
     }
 }
