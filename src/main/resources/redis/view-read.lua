@@ -12,6 +12,9 @@ if left < ttl / 2 or floorLeft < ttl / 2 then
   for k = 1, 5 do
     redis.call('PEXPIRE', KEYS[k], ttl)
   end
+else
+  -- PTTL does not count as a use: under an eviction policy the floor must look as used as the view it guards
+  redis.call('TOUCH', KEYS[5])
 end
 return {
   redis.call('HGETALL', KEYS[1]),

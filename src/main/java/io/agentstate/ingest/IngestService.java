@@ -29,8 +29,8 @@ import io.agentstate.platform.ProblemException;
 import io.smallrye.mutiny.Uni;
 
 /**
- * Appends events for REST writers (and the chat endpoint): validates with the same codec as the ledger, publishes with
- * acks=all and waits, within a budget, for the ledger's decision (a repeat's included: the ledger deduplicates).
+ * Appends events for REST writers (and the chat endpoint): validates with the same codec as the ledger, answers a repeat
+ * from the stored decision, otherwise publishes with acks=all and waits, within a budget, for the ledger's decision.
  */
 @ApplicationScoped
 public class IngestService {
@@ -84,9 +84,18 @@ public class IngestService {
                                 + codec.limits().maxEventBytes());
             }
         }
-        // No look-up before publishing: the ledger deduplicates every record, and tells the waiting writer whether it
-        // was a repeat (200), a key reused with another body or on another session (422), or new.
-        return publishAndWait(batch, batch.fingerprint());
+        String firstId = batch.first().id();
+        String fingerprint = batch.fingerprint();
+        // A repeat is answered from the record before anything is published. (The ledger would deduplicate it too, but
+        // a waiter that then fell back to a look-up could not tell the original's decision from its repeat's.)
+        return archive.decision(batch.tenant(), firstId)
+                .chain(stored -> stored.isPresent() ? Uni.createFrom().item(new AppendResult(batch,
+                        Optional.of(repeat(batch, stored.get(), fingerprint)))) : publishAndWait(batch, fingerprint));
+    }
+
+    private static Decision repeat(EventBatch batch, StoredDecision stored, String fingerprint) {
+        checkSameRequest(batch, stored, fingerprint);
+        return repeatOf(batch, stored);
     }
 
     // An id names one event of one session: the same key on another session is a client bug, never a duplicate.
@@ -201,6 +210,13 @@ public class IngestService {
                 // the announcement is a shortcut: without it the decision is looked up (Redis, then PostgreSQL)
                 .chain(() -> registration.await(config.ingest().decisionWait(), () -> decisionFor(batch, fingerprint)))
                 .map(decision -> new AppendResult(batch, decision.map(d -> withIds(d, batch))));
+    }
+
+    private static Decision repeatOf(EventBatch batch, StoredDecision stored) {
+        Decision original = asDecision(stored, batch.events().stream().map(Event::id).toList());
+        // the same decision as the ledger gives a repeat, so a repeat of a refused write keeps its original status
+        return Decision.repeat(original.tenant(), original.sessionId(), original.eventIds(), stored.outcome(),
+                original.firstVersion(), original.lastVersion(), original.currentVersion(), stored.reason());
     }
 
     private static Decision asDecision(StoredDecision stored, List<String> ids) {

@@ -54,9 +54,17 @@ public class LedgerRebalanceListener implements KafkaConsumerRebalanceListener {
         // Runs on the Kafka polling thread, never on an event loop: waiting here is allowed and keeps the seek exact.
         List<LedgerRepository.PartitionOffset> offsets = patiently(repository.offsets(group, topic, numbers));
         List<SessionKey> touched = new ArrayList<>();
+        List<TopicPartition> fresh = new ArrayList<>(partitions);
         for (LedgerRepository.PartitionOffset offset : offsets) {
-            consumer.seek(new TopicPartition(topic, offset.partition()), offset.nextOffset());
+            TopicPartition partition = new TopicPartition(topic, offset.partition());
+            consumer.seek(partition, offset.nextOffset());
+            fresh.remove(partition);
             touched.addAll(offset.lastSessions());
+        }
+        // No stored offset: nothing of the partition was ever applied. Kafka's committed offset is no guide (a poll batch
+        // is acknowledged once it is decoded, before it commits), so the partition is read from its start.
+        if (!fresh.isEmpty()) {
+            consumer.seekToBeginning(fresh);
         }
         patiently(views.invalidate(touched));
         LOG.infof("Ledger assigned partitions %s; resumed %d of them from PostgreSQL offsets", numbers, offsets.size());

@@ -85,8 +85,8 @@ public class LedgerRepository {
                 .chain(applied -> decide.filter(applied)
                         .chain(entries -> loadContext(connection, entries)
                                 .map(context -> decide.decide(entries, context))
-                                // the rows and the offsets go out together, one pipeline: a fenced offset update
-                                // fails the join and the transaction with it
+                                // the rows and the offsets go out together, one pipeline; a failing statement (a
+                                // second owner's rows on a unique key) fails the join and the transaction with it
                                 .chain(result -> Uni.join().all(write(connection, result), saveOffsets(connection, group,
                                         topic, applied, lastOffsets, result, decide.unpublished())).andFailFast()
                                         .replaceWith(new Applied(result, lastOffsets))))));

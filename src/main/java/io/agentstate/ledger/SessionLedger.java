@@ -128,6 +128,9 @@ public class SessionLedger {
     // committed batches whose Redis update is not done yet, with the sessions they change per partition
     private final Map<Object, Map<Integer, Set<SessionKey>>> unpublished = new ConcurrentHashMap<>();
     private final Set<Cancellable> running = ConcurrentHashMap.newKeySet();
+    // the Redis updates of the batches in hand, oldest first (guarded by tails)
+    private final List<CompletableFuture<Void>> inFlight = new ArrayList<>();
+    private static final int IN_FLIGHT = 3;
     private volatile boolean stopping;
 
     /**
@@ -137,6 +140,10 @@ public class SessionLedger {
      */
     @Incoming("events-in")
     public Uni<Void> consume(ConsumerRecords<String, byte[]> records) {
+        if (stopping) {
+            // shutting down: nothing new starts; the stored offsets bring these records back to the next owner
+            return Uni.createFrom().nothing();
+        }
         long started = System.nanoTime();
         Object attempt = new Object();
         batchSize.record(records.count());
@@ -144,6 +151,7 @@ public class SessionLedger {
         CompletableFuture<Void> published = new CompletableFuture<>();
         List<CompletableFuture<Void>> before = new ArrayList<>();
         List<CompletableFuture<Void>> publishedPrior = new ArrayList<>();
+        List<CompletableFuture<Void>> older;
         synchronized (tails) {
             for (var partition : records.partitions()) {
                 Tail tail = tails.put(partition.partition(), new Tail(committed, published,
@@ -155,21 +163,32 @@ public class SessionLedger {
                     publishedPrior.add(tail.published());
                 }
             }
+            // at most IN_FLIGHT batches in hand per replica, whatever partitions they hold: the next poll batch is
+            // taken only once the Redis update of the oldest beyond that is done
+            inFlight.removeIf(CompletableFuture::isDone);
+            older = new ArrayList<>(inFlight);
+            older = older.subList(0, Math.max(0, older.size() - (IN_FLIGHT - 1)));
+            inFlight.add(published);
         }
         CompletableFuture<Void> mayStart = CompletableFuture.allOf(before.toArray(new CompletableFuture[0]));
+        CompletableFuture<Void> roomBehind = CompletableFuture.allOf(older.toArray(new CompletableFuture[0]));
         // Records an earlier attempt committed (its reply lost, or another owner's) may never have reached Redis: their
-        // views are dropped after the batch so the next read rebuilds them.
-        Set<SessionKey> alreadyApplied = ConcurrentHashMap.newKeySet();
+        // views are dropped after the batch so the next read rebuilds them (with the partition of each).
+        Map<SessionKey, Integer> alreadyApplied = new ConcurrentHashMap<>();
         Set<String> deadLettered = ConcurrentHashMap.newKeySet();
+        Duration silence = config.ledger().statementTimeout().multipliedBy(2);
         // keys come from PostgreSQL, so reading them is retried like any storage step
         Uni<Parsed> decoded = Uni.createFrom().deferred(() -> seal.prepareLog(records)
                 .emitOn(Infrastructure.getDefaultWorkerPool())
                 .map(ready -> parse(records))
                 .chain(parsed -> seal.seal(parsed.entries())
-                        .map(entries -> new Parsed(entries, parsed.poison(), parsed.lastOffsets(), parsed.timestamps()))))
-                .onFailure().invoke(failure -> retrying(attempt, "decode", failure, "Ledger batch not decoded, retrying: %s"))
-                .onFailure().retry()
+                        .map(entries -> new Parsed(entries, parsed.poison(), parsed.lastOffsets(), parsed.timestamps())))
+                .ifNoItem().after(silence).fail())
+                .onFailure(failure -> !stopping)
+                .invoke(failure -> retrying(attempt, "decode", failure, "Ledger batch not decoded, retrying: %s"))
+                .onFailure(failure -> !stopping).retry()
                 .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff()).indefinitely()
+                // a predecessor that was abandoned (shutdown) fails this batch too: it never commits past a gap
                 .call(() -> Uni.createFrom().completionStage(mayStart))
                 .memoize().indefinitely();
         Cancellable[] handle = new Cancellable[1];
@@ -179,34 +198,35 @@ public class SessionLedger {
                                 decide(parsed, alreadyApplied, records.partitions()))))
                         // A server that went silent (no reset, no answer) must not hold the batch for ever; the offsets
                         // fence any attempt that still completes later (I7).
-                        .ifNoItem().after(config.ledger().statementTimeout().multipliedBy(2)).fail()
-                        .onFailure().invoke(failure -> retrying(attempt, "apply", failure,
+                        .ifNoItem().after(silence).fail()
+                        .onFailure(failure -> !stopping).invoke(failure -> retrying(attempt, "apply", failure,
                                 "Ledger batch not applied, retrying: %s"))
-                        .onFailure().retry()
+                        .onFailure(failure -> !stopping).retry()
                         .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff())
                         .indefinitely()
                         .invoke(applied -> {
+                            // what a next owner must drop if this replica stops before the Redis update below
                             Map<Integer, Set<SessionKey>> sessions = new HashMap<>();
                             LedgerRepository.touchedSessions(applied.result()).forEach((session, partition) -> sessions
                                     .computeIfAbsent(partition, p -> new HashSet<>()).add(session));
-                            sessions.forEach((partition, keys) -> keys.addAll(alreadyApplied));
+                            alreadyApplied.forEach((session, partition) -> sessions
+                                    .computeIfAbsent(partition, p -> new HashSet<>()).add(session));
                             unpublished.put(attempt, sessions);
                             committed.complete(null);
                         })
                         // views change in log order: this batch's Redis update follows the one before it
                         .call(() -> Uni.createFrom().completionStage(CompletableFuture.allOf(
                                 publishedPrior.toArray(new CompletableFuture[0]))))
-                        .call(applied -> publish(attempt, applied.result())
-                                .chain(() -> views.invalidate(alreadyApplied)))
+                        .call(applied -> publish(attempt, applied.result(), alreadyApplied.keySet()))
                         .invoke(applied -> {
                             unpublished.remove(attempt);
                             published.complete(null);
                             afterCommit(attempt, applied.result(), parsed, started);
                         }))
                 .onTermination().invoke(() -> {
-                    // a batch stopped by shutdown frees the ones behind it, which stop too
-                    committed.complete(null);
-                    published.complete(null);
+                    // only a batch abandoned at shutdown ends without both: the batches behind it fail with it
+                    committed.completeExceptionally(new IllegalStateException("an earlier batch was abandoned"));
+                    published.completeExceptionally(new IllegalStateException("an earlier batch was abandoned"));
                     unpublished.remove(attempt);
                     failingSince.remove(attempt);
                     if (handle[0] != null) {
@@ -223,7 +243,7 @@ public class SessionLedger {
         if (published.isDone()) {
             running.remove(handle[0]);
         }
-        return decoded.replaceWithVoid();
+        return decoded.call(() -> Uni.createFrom().completionStage(roomBehind)).replaceWithVoid();
     }
 
     void stop(@Observes ShutdownEvent event) {
@@ -231,7 +251,7 @@ public class SessionLedger {
         running.forEach(Cancellable::cancel);
     }
 
-    private LedgerRepository.Decide decide(Parsed parsed, Set<SessionKey> alreadyApplied,
+    private LedgerRepository.Decide decide(Parsed parsed, Map<SessionKey, Integer> alreadyApplied,
             Set<TopicPartition> partitions) {
         return new LedgerRepository.Decide() {
             @Override
@@ -255,7 +275,8 @@ public class SessionLedger {
                     if (entry.offset() >= nextOffsets.getOrDefault(entry.partition(), 0L)) {
                         kept.add(entry);
                     } else {
-                        alreadyApplied.add(new SessionKey(entry.batch().tenant(), entry.batch().sessionId()));
+                        alreadyApplied.put(new SessionKey(entry.batch().tenant(), entry.batch().sessionId()),
+                                entry.partition());
                     }
                 }
                 return Uni.createFrom().item(kept);
@@ -287,12 +308,12 @@ public class SessionLedger {
     }
 
     // Redis after PostgreSQL (I5). A failure here is retried: the views are version-checked, so repeating is harmless.
-    private Uni<Void> publish(Object attempt, BatchDecider.Result result) {
-        return Uni.createFrom().deferred(() -> views.publish(result))
+    private Uni<Void> publish(Object attempt, BatchDecider.Result result, Set<SessionKey> alreadyApplied) {
+        return Uni.createFrom().deferred(() -> views.publish(result).chain(() -> views.invalidate(alreadyApplied)))
                 .ifNoItem().after(config.ledger().statementTimeout()).fail()
-                .onFailure()
+                .onFailure(failure -> !stopping)
                 .invoke(failure -> retrying(attempt, "redis", failure, "Redis update after commit failed, retrying: %s"))
-                .onFailure().retry()
+                .onFailure(failure -> !stopping).retry()
                 .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff()).indefinitely();
     }
 

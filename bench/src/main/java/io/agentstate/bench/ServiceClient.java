@@ -49,6 +49,7 @@ final class ServiceClient implements AutoCloseable {
     }
 
     private final HttpClient client;
+    private final Vertx vertx;
     private final String host;
     private final int port;
     private final String apiKey;
@@ -61,6 +62,7 @@ final class ServiceClient implements AutoCloseable {
      */
     ServiceClient(Vertx vertx, String baseUri, String apiKey, int connections, int eventLoops) {
         URI uri = URI.create(baseUri);
+        this.vertx = vertx;
         this.host = uri.getHost();
         this.port = uri.getPort();
         this.apiKey = apiKey;
@@ -111,11 +113,25 @@ final class ServiceClient implements AutoCloseable {
             request.putHeader(Credentials.API_KEY_HEADER, apiKey);
         }
         headers.forEach(request::putHeader);
-        return client.request(request)
+        Future<Response> answer = client.request(request)
                 .compose(sent -> body == null ? sent.send() : sent.send(Buffer.buffer(body)))
                 .compose(response -> response.body()
                         .map(content -> new Response(response.statusCode(), etag(response.getHeader("ETag")),
                                 content)));
+        // the idle timeout starts only once a connection is had: the whole exchange, waiting for one included, is
+        // bounded here, so no request stays unanswered
+        io.vertx.core.Promise<Response> bounded = io.vertx.core.Promise.promise();
+        long timer = vertx.setTimer(TIMEOUT.toMillis(), id -> bounded.tryFail(new java.util.concurrent.TimeoutException(
+                method + " " + path + " unanswered after " + TIMEOUT.toSeconds() + " s")));
+        answer.onComplete(result -> {
+            vertx.cancelTimer(timer);
+            if (result.succeeded()) {
+                bounded.tryComplete(result.result());
+            } else {
+                bounded.tryFail(result.cause());
+            }
+        });
+        return bounded.future();
     }
 
     private static String etag(String header) {
