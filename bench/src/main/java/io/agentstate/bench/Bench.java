@@ -123,6 +123,19 @@ final class Bench {
      * Waits for a Vert.x future from a thread that may block (never an event loop). A failure or a timeout is an
      * {@link IOException}; an interrupt (the scenario's deadline) is kept and ends the wait at once.
      */
+    /**
+     * Open-loop pacing: sleeps until {@code due} (a {@link System#nanoTime()}) and returns 0, or returns how far behind
+     * schedule the caller already is.
+     */
+    static long awaitDue(long due) {
+        long now = System.nanoTime();
+        if (due > now) {
+            java.util.concurrent.locks.LockSupport.parkNanos(due - now);
+            return 0;
+        }
+        return now - due;
+    }
+
     static <T> T sync(Future<T> future, Duration timeout) throws IOException {
         try {
             return future.toCompletionStage().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);

@@ -7,7 +7,6 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.LockSupport;
 
 import io.vertx.core.Future;
 
@@ -104,12 +103,7 @@ final class ConditionalWriteScenario {
             long start = System.nanoTime();
             for (long i = 0; i < total; i++) {
                 long intended = start + i * interval;
-                long now = System.nanoTime();
-                if (intended > now) {
-                    LockSupport.parkNanos(intended - now);
-                } else {
-                    behind = Math.max(behind, now - intended);
-                }
+                behind = Math.max(behind, Bench.awaitDue(intended));
                 if (Thread.currentThread().isInterrupted()) {
                     throw new IllegalStateException("interrupted (the scenario's deadline)");
                 }

@@ -83,12 +83,7 @@ final class VisibilityScenario {
             start = System.nanoTime();
             for (long i = 0; i < total; i++) {
                 long due = start + i * interval;
-                long now = System.nanoTime();
-                if (due > now) {
-                    LockSupport.parkNanos(due - now);
-                } else {
-                    behind = Math.max(behind, now - due);
-                }
+                behind = Math.max(behind, Bench.awaitDue(due));
                 String session = sessions.get((int) (i % sessions.size()));
                 long version = i / sessions.size() + 1;
                 boolean watched = i >= warmup && i % sizes.visibilitySampleEvery() == 0;
