@@ -135,8 +135,8 @@ public class SessionLedger {
 
     /**
      * Takes one poll batch. The answer comes once the batch is decoded and may start its transaction, so the next poll
-     * batch is decoded (on a worker thread) while this one commits and updates Redis: a pipeline of three batches per
-     * consumer, each partition's batches committed in log order.
+     * batch is decoded (on a worker thread) while this one commits and updates Redis: at most three batches in hand per
+     * replica, each partition's batches committed in log order.
      */
     @Incoming("events-in")
     public Uni<Void> consume(ConsumerRecords<String, byte[]> records) {
