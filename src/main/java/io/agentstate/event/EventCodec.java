@@ -22,6 +22,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.core.json.JsonWriteFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -82,6 +83,9 @@ public final class EventCodec {
                         .maxNestingDepth(limits.maxDepth() + 2)
                         .maxDocumentLength((long) limits.maxEventBytes() * limits.maxBatchEvents())
                         .build())
+                // A character outside the BMP (an emoji) is written as its four UTF-8 bytes, not as an escaped
+                // surrogate pair of twelve: an event is measured against its limit by what it really holds.
+                .enable(JsonWriteFeature.COMBINE_UNICODE_SURROGATES_IN_UTF8)
                 .build();
         this.mapper = new ObjectMapper(factory)
                 .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)

@@ -5,6 +5,7 @@ import static io.agentstate.testsupport.Events.json;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
@@ -95,6 +96,22 @@ class EventCodecTest {
                 .isEqualTo(new EventData.SummaryRecorded(3, "text", "test-model", null));
         assertThat(s.ended("done").payload()).isEqualTo(new EventData.SessionEnded("done"));
         assertThat(s.ended(null).payload()).isEqualTo(new EventData.SessionEnded(null));
+    }
+
+    @Test
+    void shouldEncodeCharactersOutsideTheBmpAsTheirUtf8Bytes() {
+        // 9 UTF-8 bytes per repetition; escaped surrogate pairs would make the emoji 12 bytes instead of 4
+        String text = "\u00e9\u2713\ud83d\ude00".repeat(1000);
+        ObjectNode custom = message().put("type", "com.example.blob");
+        custom.putObject("data").put("v", text);
+        Event event = record("s1", custom).first();
+
+        byte[] encoded = codec.encode(event);
+
+        assertThat(new String(encoded, StandardCharsets.UTF_8)).contains(text).doesNotContain("\\ud83d");
+        assertThat(encoded.length).isLessThan(9000 + 400);
+        assertThat(codec.decodeRecord("s1", encoded, STRUCTURED, "acme", LOG_TIME).first().payload())
+                .isEqualTo(event.payload());
     }
 
     @Test
