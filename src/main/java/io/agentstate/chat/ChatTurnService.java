@@ -1,14 +1,13 @@
 package io.agentstate.chat;
 
 import java.time.Duration;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.agentstate.ledger.SessionKey;
 import io.agentstate.ledger.SessionState;
 import io.agentstate.platform.AgentStateConfig;
+import io.agentstate.platform.SingleFlight;
 import io.smallrye.mutiny.Uni;
 
 /**
@@ -26,7 +25,7 @@ public class ChatTurnService {
     private final SessionTurnQueue queue;
     private final SummaryScheduler summaries;
     private final Duration deadline;
-    private final Map<String, Uni<ChatReply>> inFlight = new ConcurrentHashMap<>();
+    private final SingleFlight<String, ChatReply> inFlight = new SingleFlight<>();
 
     ChatTurnService(TurnRecorder recorder, ModelCalls model, TurnRequests requests, SessionTurnQueue queue,
             SummaryScheduler summaries, AgentStateConfig config) {
@@ -43,12 +42,7 @@ public class ChatTurnService {
         SessionKey session = recorder.session(request);
         String flightKey = session.tenant() + "/" + session.sessionId() + "/" + request.turnId();
         // A client retry that arrives while the first request still runs shares its answer: one model call.
-        return inFlight.computeIfAbsent(flightKey, k -> queue.run(session, () -> start(session, request))
-                // a block lambda: remove() returns this very Uni, and eventually(Supplier<Uni>) would wait on itself
-                .eventually(() -> {
-                    inFlight.remove(flightKey);
-                })
-                .memoize().indefinitely());
+        return inFlight.run(flightKey, () -> queue.run(session, () -> start(session, request)));
     }
 
     private Uni<ChatReply> start(SessionKey session, TurnRequests.TurnRequest request) {

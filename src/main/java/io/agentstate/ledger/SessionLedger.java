@@ -189,10 +189,14 @@ public class SessionLedger {
                 .onFailure(failure -> !stopping).retry()
                 .withBackOff(config.ledger().retryInitialBackoff(), config.ledger().retryMaxBackoff()).indefinitely()
                 // a predecessor that was abandoned (shutdown) fails this batch too: it never commits past a gap
-                .call(() -> Uni.createFrom().completionStage(mayStart))
-                .memoize().indefinitely();
+                .call(() -> Uni.createFrom().completionStage(mayStart));
+        // The poll loop gets its answer from a future, not from a second subscriber of the decoding: Mutiny's memoize
+        // can hand a subscriber that joins from another thread its item before its subscription, which failed the
+        // channel (NullPointerException "The mapper returned null" downstream of this method) and stopped the ledger.
+        CompletableFuture<Void> ready = new CompletableFuture<>();
         Cancellable[] handle = new Cancellable[1];
         handle[0] = decoded
+                .invoke(() -> ready.complete(null))
                 .chain(parsed -> Uni.createFrom().deferred(() -> deadLetter(parsed, deadLettered)
                         .chain(() -> repository.apply(group, topic, parsed.lastOffsets(),
                                 decide(parsed, alreadyApplied, records.partitions()))))
@@ -223,7 +227,13 @@ public class SessionLedger {
                             published.complete(null);
                             afterCommit(attempt, applied.result(), parsed, started);
                         }))
-                .onTermination().invoke(() -> {
+                .onTermination().invoke((applied, failure, cancelled) -> {
+                    // a batch not even decoded fails the poll loop, unless the replica is stopping: then nothing
+                    // answers it (the stored offsets bring these records back to the next owner)
+                    if (!stopping) {
+                        ready.completeExceptionally(failure != null ? failure
+                                : new IllegalStateException("the batch was abandoned before it was decoded"));
+                    }
                     // only a batch abandoned at shutdown ends without both: the batches behind it fail with it
                     committed.completeExceptionally(new IllegalStateException("an earlier batch was abandoned"));
                     published.completeExceptionally(new IllegalStateException("an earlier batch was abandoned"));
@@ -243,7 +253,8 @@ public class SessionLedger {
         if (published.isDone()) {
             running.remove(handle[0]);
         }
-        return decoded.call(() -> Uni.createFrom().completionStage(roomBehind)).replaceWithVoid();
+        return Uni.createFrom().completionStage(ready.copy())
+                .call(() -> Uni.createFrom().completionStage(roomBehind));
     }
 
     void stop(@Observes ShutdownEvent event) {

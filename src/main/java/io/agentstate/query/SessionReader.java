@@ -2,9 +2,7 @@ package io.agentstate.query;
 
 import java.io.UncheckedIOException;
 import java.time.Instant;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -18,6 +16,7 @@ import io.agentstate.ledger.SessionKey;
 import io.agentstate.ledger.SessionState;
 import io.agentstate.ledger.SessionViewStore;
 import io.agentstate.platform.ProblemException;
+import io.agentstate.platform.SingleFlight;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.mutiny.Uni;
 
@@ -80,7 +79,7 @@ public class SessionReader {
     }
 
     /** The current state; 404 when the session has no event. */
-    private final Map<SessionKey, Uni<SessionState>> rebuilding = new ConcurrentHashMap<>();
+    private final SingleFlight<SessionKey, SessionState> rebuilding = new SingleFlight<>();
 
     public Uni<SessionState> current(SessionKey session) {
         // Redis is a cache (I6): while it is out of reach, reads fold PostgreSQL instead of failing
@@ -101,9 +100,7 @@ public class SessionReader {
      * under way share its result instead of each folding the archive again.
      */
     public Uni<SessionState> rehydrate(SessionKey session) {
-        return Uni.createFrom().deferred(() -> rebuilding.computeIfAbsent(session, key -> rebuild(key)
-                .onTermination().invoke(() -> rebuilding.remove(key))
-                .memoize().indefinitely()));
+        return rebuilding.run(session, () -> rebuild(session));
     }
 
     // A rebuild Redis refuses was overtaken by a commit (a writer may already hold its 201): the newer view, or one

@@ -12,7 +12,6 @@ import org.jboss.logging.Logger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import io.agentstate.testsupport.Ports;
@@ -26,8 +25,6 @@ import io.agentstate.testsupport.localstack.LocalStack;
  * {@code .ci/run} installs them) and is skipped elsewhere with a loud warning, so a machine with only a JDK still runs
  * the rest of the suite.
  */
-@Disabled("Found a ledger fail-stop in its first full-suite run (SessionLedger#consume: NullPointerException \"The "
-        + "mapper returned null\", the events-in channel nacked and stopped); enable once that is fixed (issue 12 note)")
 class JsAdaptersIT {
 
     private static final Logger LOG = Logger.getLogger(JsAdaptersIT.class);
