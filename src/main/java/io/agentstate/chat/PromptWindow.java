@@ -1,6 +1,10 @@
 package io.agentstate.chat;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 
 import dev.langchain4j.data.message.AiMessage;
@@ -48,6 +52,16 @@ public final class PromptWindow {
             }
         }
         return window;
+    }
+
+    /** Names a system prompt text: {@code sha256:} and the first 16 hex digits of its UTF-8 bytes' SHA-256. */
+    public static String promptVersion(String systemPrompt) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(systemPrompt.getBytes(StandardCharsets.UTF_8));
+            return "sha256:" + HexFormat.of().formatHex(digest, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
     }
 
     /** Rough token count (4 characters a token), for the summarisation budget. */

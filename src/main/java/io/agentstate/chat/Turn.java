@@ -13,8 +13,11 @@ import dev.langchain4j.data.message.ChatMessage;
  * @param sessionId the session
  * @param version the session version the window was built from; the turn is written conditionally on it
  * @param window the messages before the new user message, system prompt and summary first
+ * @param summaryVersion the version of the summary in the window, or null
+ * @param promptVersion {@link PromptWindow#promptVersion} of the system prompt in the window
  */
-public record Turn(String attempt, String tenant, String sessionId, long version, List<ChatMessage> window) {
+public record Turn(String attempt, String tenant, String sessionId, long version, List<ChatMessage> window,
+        Long summaryVersion, String promptVersion) {
 
     public Turn {
         window = List.copyOf(window);

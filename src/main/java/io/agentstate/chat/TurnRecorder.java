@@ -83,8 +83,10 @@ public class TurnRecorder {
 
     /** The memory id of one attempt: the window of the state it read. */
     public Turn turn(SessionKey session, SessionState state) {
+        String systemPrompt = config.chat().systemPrompt();
         return new Turn(UUID.randomUUID().toString(), session.tenant(), session.sessionId(), state.version(),
-                PromptWindow.of(state, config.chat().systemPrompt()));
+                PromptWindow.of(state, systemPrompt), state.summary() != null ? state.summary().version() : null,
+                PromptWindow.promptVersion(systemPrompt));
     }
 
     /** The recorded reply of a key, if any attempt of it was accepted in this session. */
@@ -126,7 +128,17 @@ public class TurnRecorder {
     public Uni<Written> write(SessionKey session, Turn turn, String message, String reply, String turnId, int attempt) {
         ArrayNode batch = JsonNodeFactory.instance.arrayNode();
         batch.add(event(userId(turnId, attempt), "user", message, turnId));
-        batch.add(event(assistantId(turnId, attempt), "assistant", reply, turnId));
+        ObjectNode assistant = event(assistantId(turnId, attempt), "assistant", reply, turnId);
+        // what the prompt was built from, so the exact window can be rebuilt from the log alone (PromptRebuilder)
+        ObjectNode prompt = ((ObjectNode) assistant.get("data")).putObject("prompt");
+        prompt.put("windowVersion", turn.version());
+        if (turn.summaryVersion() != null) {
+            prompt.put("summaryVersion", turn.summaryVersion());
+        } else {
+            prompt.putNull("summaryVersion");
+        }
+        prompt.put("promptVersion", turn.promptVersion());
+        batch.add(assistant);
         byte[] body = batch.toString().getBytes(StandardCharsets.UTF_8);
         return ingest.append(session.tenant(), session.sessionId(), body, null, Long.toString(turn.version()))
                 .map(result -> judge(session, result.decision().orElseThrow(() -> busy(turnId)), reply))

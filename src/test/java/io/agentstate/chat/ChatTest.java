@@ -33,6 +33,7 @@ import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
 import io.restassured.response.Response;
 
 /** Conversation turns against a real OpenAI-protocol HTTP server, with the request bodies it received asserted. */
@@ -101,6 +102,15 @@ class ChatTest {
         return found;
     }
 
+    // the rebuilt prompt of the reply at a version, in the format of roles()
+    private static String rebuilt(String session, int version) {
+        List<String> parts = new ArrayList<>();
+        given().get("/sessions/{id}/prompt?version={v}", session, version).then().statusCode(200).extract().jsonPath()
+                .getList("messages", Map.class)
+                .forEach(m -> parts.add(m.get("role") + ":" + m.get("content")));
+        return String.join(" | ", parts);
+    }
+
     private static String roles(JsonNode messages) {
         List<String> parts = new ArrayList<>();
         messages.forEach(m -> parts.add(m.get("role").asText() + ":" + m.get("content").asText()));
@@ -123,6 +133,15 @@ class ChatTest {
                 + m + "-one | user:" + m + "-two");
         assertThat(roles(requests.get(2))).isEqualTo("system:" + SYSTEM + " | user:" + m + "-one | assistant:echo: "
                 + m + "-one | user:" + m + "-two | assistant:echo: " + m + "-two | user:" + m + "-three");
+
+        // what the model saw, rebuilt from the log alone, is exactly what the stub received
+        for (int turn = 0; turn < 3; turn++) {
+            assertThat(rebuilt(session, 2 * turn + 2)).isEqualTo(roles(requests.get(turn)));
+        }
+        given().get("/sessions/{id}/prompt?version=1", session).then().statusCode(400);
+        given().get("/sessions/{id}/prompt?version=3", session).then().statusCode(404)
+                .body("detail", containsString("not a reply written by the chat endpoint"));
+        given().get("/sessions/{id}/prompt?version=99", session).then().statusCode(404);
 
         Response timeline = given().get("/sessions/{id}/events", session);
         assertThat(timeline.jsonPath().getList("entries.version", Integer.class)).containsExactly(1, 2, 3, 4, 5, 6);
@@ -165,6 +184,13 @@ class ChatTest {
         JsonNode last = requests.get(requests.size() - 1);
         assertThat(roles(last)).isEqualTo("system:" + SYSTEM + "\n\nSummary of the conversation so far:\n"
                 + ModelStubResource.SUMMARY + " | user:" + m + "-4 | assistant:echo: " + m + "-4 | user:" + m + "-5");
+        JsonPath prompt = given().get("/sessions/{id}/prompt?version=11", session).then().statusCode(200).extract()
+                .jsonPath();
+        assertThat(rebuilt(session, 11)).isEqualTo(roles(last));
+        assertThat(prompt.getLong("windowVersion")).isEqualTo(9);
+        assertThat(prompt.getLong("summaryVersion")).isEqualTo(given().get("/sessions/{id}", session).jsonPath()
+                .getLong("summary.version"));
+        assertThat(prompt.getString("promptVersion")).startsWith("sha256:");
     }
 
     @Test
