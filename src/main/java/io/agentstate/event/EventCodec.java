@@ -517,6 +517,8 @@ public final class EventCodec {
                     text(d, "model"), text(d, "promptVersion"));
             case SESSION_ENDED -> new EventData.SessionEnded(text(d, "reason"));
             case SESSION_ERASED -> new EventData.SessionErased(text(d, "reason"));
+            case SESSION_FORKED -> new EventData.SessionForked(text(d, "sourceSessionId"),
+                    longValue(d.get("sourceVersion"), "sourceVersion"), (ObjectNode) d.get("state"));
             case CUSTOM -> new EventData.Custom(data);
         };
     }

@@ -44,6 +44,14 @@ public sealed interface EventData {
     record SessionErased(String reason) implements EventData {
     }
 
+    /**
+     * Starts a session as a copy of {@code sourceSessionId} at {@code sourceVersion}: {@code state} holds that state's
+     * user, metadata, summary, messages, message count, tool calls and scopes, and the new session's versions continue
+     * from {@code sourceVersion}.
+     */
+    record SessionForked(String sourceSessionId, long sourceVersion, ObjectNode state) implements EventData {
+    }
+
     /** Any other reverse-DNS type: kept as it came. */
     record Custom(JsonNode data) implements EventData {
     }

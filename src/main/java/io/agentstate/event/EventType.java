@@ -14,6 +14,8 @@ public enum EventType {
     SESSION_ENDED("agentstate.session.ended"),
     /** Erases the session everywhere it is stored; the id may then start afresh. */
     SESSION_ERASED("agentstate.session.erased"),
+    /** Starts a session as a copy of another session's state at one version ({@code POST /sessions/{id}/fork}). */
+    SESSION_FORKED("agentstate.session.forked"),
     /** Recorded in the timeline with a version; changes no state. */
     CUSTOM(null);
 
@@ -29,6 +31,25 @@ public enum EventType {
     /** The CloudEvents {@code type} attribute, or empty for {@link #CUSTOM}. */
     public Optional<String> type() {
         return Optional.ofNullable(type);
+    }
+
+    /**
+     * Whether only the service writes this type (its own endpoints, never an agent's event): an erasure answers to
+     * {@code DELETE /sessions/{id}}, a fork carries a state the service read from the source session.
+     */
+    public boolean serviceOnly() {
+        return this == SESSION_ERASED || this == SESSION_FORKED;
+    }
+
+    /** The endpoint that writes a {@link #serviceOnly()} type. */
+    public String serviceEndpoint() {
+        return switch (this) {
+            case SESSION_ERASED -> "DELETE /sessions/{id}";
+            case SESSION_FORKED -> "POST /sessions/{id}/fork";
+            case SESSION_STARTED, MESSAGE_APPENDED, TOOL_REQUESTED, TOOL_COMPLETED, STATE_PATCHED, MEMORY_RECORDED,
+                    SUMMARY_RECORDED, SESSION_ENDED, CUSTOM ->
+                throw new IllegalStateException(this + " is written by agents");
+        };
     }
 
     /** The type for a CloudEvents {@code type}; empty for an unknown type in the reserved namespace. */

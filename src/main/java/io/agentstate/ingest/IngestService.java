@@ -66,10 +66,13 @@ public class IngestService {
             String ifMatch) {
         EventBatch batch = codec.decodeRequest(sessionId, body, tenant, idempotencyKey, expectedVersion(ifMatch),
                 Instant.now());
-        if (batch.events().stream().anyMatch(event -> event.kind() == EventType.SESSION_ERASED)) {
-            // an erasure answers 204 and is idempotent per key; through this route it would answer like an event
-            throw ProblemException.badRequest("erase a session with DELETE /sessions/" + sessionId
-                    + ", not by appending agentstate.session.erased");
+        for (Event event : batch.events()) {
+            if (event.kind().serviceOnly()) {
+                // an erasure answers 204 and is idempotent per key, a fork copies a state the service reads itself:
+                // through this route either would be an agent's claim
+                throw ProblemException.badRequest("reserved type " + event.type() + ": only the service writes it; use "
+                        + event.kind().serviceEndpoint().replace("{id}", sessionId));
+            }
         }
         return append(batch);
     }

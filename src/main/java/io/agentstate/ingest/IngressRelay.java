@@ -23,6 +23,7 @@ import org.eclipse.microprofile.reactive.messaging.Message;
 import org.eclipse.microprofile.reactive.messaging.OnOverflow;
 import org.jboss.logging.Logger;
 
+import io.agentstate.event.Event;
 import io.agentstate.event.EventBatch;
 import io.agentstate.event.EventCodec;
 import io.agentstate.event.EventType;
@@ -129,16 +130,21 @@ public class IngressRelay {
         if (peek.get().tenants().stream().anyMatch(named -> !named.equals(tenant))) {
             return ANOTHER_TENANT;
         }
-        if (peek.get().types().contains(ERASED)) {
-            return ERASURE;
+        for (String type : peek.get().types()) {
+            String reserved = EventType.of(type).filter(EventType::serviceOnly).map(IngressRelay::serviceOnly).orElse(null);
+            if (reserved != null) {
+                return reserved;
+            }
         }
         return null;
     }
 
     private static final String ANOTHER_TENANT = "the event names another tenant than its ingress topic's; leave tenant out, the topic decides it";
-    private static final String ERASED = EventType.SESSION_ERASED.type().orElseThrow();
-    private static final String ERASURE = "reserved type " + ERASED
-            + ": only the service writes it; erase a session with DELETE /sessions/{id}";
+
+    static String serviceOnly(EventType kind) {
+        return "reserved type " + kind.type().orElseThrow() + ": only the service writes it; use "
+                + kind.serviceEndpoint();
+    }
 
     private String decodedRefusal(ConsumerRecord<String, byte[]> record, Map<String, String> headers, String tenant) {
         EventBatch batch;
@@ -153,8 +159,10 @@ public class IngressRelay {
         if (!batch.tenant().equals(tenant)) {
             return ANOTHER_TENANT;
         }
-        if (batch.events().stream().anyMatch(event -> event.kind() == EventType.SESSION_ERASED)) {
-            return ERASURE;
+        for (Event event : batch.events()) {
+            if (event.kind().serviceOnly()) {
+                return serviceOnly(event.kind());
+            }
         }
         return null;
     }

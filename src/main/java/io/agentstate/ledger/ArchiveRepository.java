@@ -147,6 +147,16 @@ public class ArchiveRepository {
                 .chain(base -> events(session, base.version(), version).map(base::applyAll));
     }
 
+    /** The first archived version of the session's current life: 1, or for a fork its source version plus one. */
+    public Uni<Long> firstVersion(SessionKey session) {
+        return pool.preparedQuery("SELECT min(version) AS first FROM events WHERE tenant = $1 AND session_id = $2")
+                .execute(Tuple.of(session.tenant(), session.sessionId()))
+                .map(rows -> {
+                    Long first = rows.iterator().next().getLong("first");
+                    return first != null ? first : 1L;
+                });
+    }
+
     /** The archived events in (after, through], in version order. */
     public Uni<List<SessionState.Archived>> events(SessionKey session, long after, long through) {
         return prepared(session).chain(() -> pool.preparedQuery("SELECT version, event_id, type, source, occurred_at, "

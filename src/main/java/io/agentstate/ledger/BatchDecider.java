@@ -253,6 +253,9 @@ public final class BatchDecider {
                 return refuse(entry, key, head, Decision.Outcome.CONFLICT,
                         "expected version " + expected + " but the session is at " + head.version());
             }
+            if (batch.events().size() > 1 && batch.events().stream().anyMatch(e -> e.kind() == EventType.SESSION_FORKED)) {
+                return refuse(entry, key, head, Decision.Outcome.REJECTED, "a fork cannot be part of a batch");
+            }
             if (batch.events().stream().anyMatch(e -> e.kind() == EventType.SESSION_ERASED)) {
                 if (batch.events().size() > 1) {
                     return refuse(entry, key, head, Decision.Outcome.REJECTED,
@@ -277,7 +280,7 @@ public final class BatchDecider {
                     String why = batch.events().size() > 1 ? "event " + event.id() + ": " + reason : reason;
                     return refuse(entry, key, head, Decision.Outcome.REJECTED, why);
                 }
-                next = next.advance(event, next.version() + 1, 0);
+                next = next.advance(event, versionAfter(next, event), 0);
                 trackToolCall(event, calls);
             }
             return accept(entry, key, head);
@@ -288,13 +291,13 @@ public final class BatchDecider {
             viewFrom.putIfAbsent(key, head.version());
             List<ViewCodec.Op> ops = viewOps.computeIfAbsent(key, k -> new ArrayList<>());
             SessionHead current = head;
-            long first = head.version() + 1;
-            long last = head.version() + batch.events().size();
+            long first = versionAfter(head, batch.first());
+            long last = first + batch.events().size() - 1;
             String fingerprint = batch.fingerprint();
             for (int i = 0; i < batch.events().size(); i++) {
                 Event event = batch.events().get(i);
                 byte[] payload = entry.payloads().get(i);
-                long version = current.version() + 1;
+                long version = versionAfter(current, event);
                 current = current.advance(event, version, entry.sizes().get(i));
                 eventRows.add(chained(new EventRow(key.tenant(), key.sessionId(), version, event.id(), event.type(),
                         event.source(), event.time(), entry.partition(), entry.offset(), payload,
@@ -375,10 +378,28 @@ public final class BatchDecider {
                         ops.add(ViewCodec.meta("endedReason", data.reason()));
                     }
                 }
+                case SESSION_FORKED -> forkEffects(event, version, key, ops);
                 case CUSTOM, SESSION_ERASED -> {
                     // recorded in the archive and the timeline only (an erasure never gets here: see erase)
                 }
             }
+        }
+
+        // A fork's carried tool ledger and scopes become the new session's rows, and its view is written whole.
+        private void forkEffects(Event event, long version, SessionKey key, List<ViewCodec.Op> ops) {
+            SessionState forked = SessionState.empty(key.tenant(), key.sessionId()).apply(event, version, 0);
+            for (SessionState.ToolCall call : forked.toolCalls().values()) {
+                ToolKey tool = new ToolKey(key.tenant(), key.sessionId(), call.callId());
+                toolCalls.put(tool, call.status());
+                toolRows.put(tool, new ToolCallRow(key.tenant(), key.sessionId(), call.callId(), call.status(),
+                        call.requestedVersion(), call.completedVersion()));
+            }
+            forked.scopes().forEach((name, document) -> {
+                ScopeKey scope = new ScopeKey(key.tenant(), key.sessionId(), name);
+                scopes.put(scope, document);
+                scopeRows.put(scope, new ScopeRow(key.tenant(), key.sessionId(), name, document, version));
+            });
+            ops.addAll(ViewCodec.install(forked));
         }
 
         // Forgets everything this batch and the stores hold of the session; a later event starts it again at version 1.
@@ -434,12 +455,18 @@ public final class BatchDecider {
                     null, null, head.version(), reason);
         }
 
+        // A session's versions follow one another; a fork's first continues from the version it copied.
+        private static long versionAfter(SessionHead head, Event event) {
+            return event.payload() instanceof EventData.SessionForked fork ? fork.sourceVersion() + 1
+                    : head.version() + 1;
+        }
+
         private static String callId(Event event) {
             return switch (event.kind()) {
                 case TOOL_REQUESTED -> ((EventData.ToolRequested) event.payload()).callId();
                 case TOOL_COMPLETED -> ((EventData.ToolCompleted) event.payload()).callId();
                 case SESSION_STARTED, MESSAGE_APPENDED, STATE_PATCHED, MEMORY_RECORDED, SUMMARY_RECORDED,
-                        SESSION_ENDED, SESSION_ERASED, CUSTOM ->
+                        SESSION_ENDED, SESSION_ERASED, SESSION_FORKED, CUSTOM ->
                     null;
             };
         }

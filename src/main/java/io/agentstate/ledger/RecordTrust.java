@@ -5,7 +5,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 import io.agentstate.event.EventBatch;
-import io.agentstate.event.EventType;
 import io.agentstate.event.InvalidEventException;
 import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.security.LogSeal;
@@ -46,9 +45,13 @@ class RecordTrust {
             if (sealed && !batch.tenant().equals(tenant)) {
                 throw new InvalidEventException("the event names another tenant than the one that wrote it");
             }
-            if (!sealed && batch.events().stream().anyMatch(event -> event.kind() == EventType.SESSION_ERASED)) {
-                throw new InvalidEventException("reserved type " + EventType.SESSION_ERASED.type().orElseThrow()
-                        + ": only the service writes it; erase a session with DELETE /sessions/{id}");
+            if (!sealed) {
+                for (var event : batch.events()) {
+                    if (event.kind().serviceOnly()) {
+                        throw new InvalidEventException("reserved type " + event.type()
+                                + ": only the service writes it; use " + event.kind().serviceEndpoint());
+                    }
+                }
             }
             return batch;
         }

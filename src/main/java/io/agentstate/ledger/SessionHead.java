@@ -51,6 +51,8 @@ public record SessionHead(String tenant, String sessionId, long version, Session
         }
         return switch (event.kind()) {
             case SESSION_STARTED -> version > 0 ? "session already started" : null;
+            case SESSION_FORKED -> version > 0 ? "a fork starts a new session, and this one is at version " + version
+                    : unreadableFork((EventData.SessionForked) event.payload());
             case TOOL_REQUESTED -> {
                 String callId = ((EventData.ToolRequested) event.payload()).callId();
                 yield calls.containsKey(callId) ? "tool call " + callId + " already requested" : null;
@@ -71,6 +73,15 @@ public record SessionHead(String tenant, String sessionId, long version, Session
         };
     }
 
+    private static String unreadableFork(EventData.SessionForked fork) {
+        try {
+            SessionState.carried(fork);
+            return null;
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
+    }
+
     /** The head after an accepted event; the same transitions as {@link SessionState#apply}. */
     public SessionHead advance(Event event, long newVersion, int size) {
         SessionStatus nextStatus = status == SessionStatus.NEW ? SessionStatus.ACTIVE : status;
@@ -84,6 +95,12 @@ public record SessionHead(String tenant, String sessionId, long version, Session
             case SESSION_ENDED -> nextStatus = SessionStatus.ENDED;
             case SESSION_ERASED -> {
                 return empty(tenant, sessionId, generation + 1);
+            }
+            case SESSION_FORKED -> {
+                SessionState carried = SessionState.carried((EventData.SessionForked) event.payload());
+                nextUser = carried.userId();
+                messages = carried.messageCount();
+                through = carried.summary() != null ? carried.summary().throughVersion() : 0;
             }
             case TOOL_REQUESTED, TOOL_COMPLETED, STATE_PATCHED, MEMORY_RECORDED, CUSTOM -> {
                 // no head field changes

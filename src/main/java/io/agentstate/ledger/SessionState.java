@@ -86,6 +86,7 @@ public record SessionState(String tenant, String sessionId, String userId, Sessi
             case STATE_PATCHED -> next.patched((EventData.StatePatched) event.payload());
             case SUMMARY_RECORDED -> next.summarised((EventData.SummaryRecorded) event.payload(), version);
             case SESSION_ENDED -> next.ended((EventData.SessionEnded) event.payload());
+            case SESSION_FORKED -> next.forked((EventData.SessionForked) event.payload());
             // nothing of an erased session survives, so its events never reach a fold
             case SESSION_ERASED -> empty(tenant, sessionId);
             // Long-term memory lives outside the session; custom types only take a version and a timeline entry.
@@ -153,6 +154,43 @@ public record SessionState(String tenant, String sessionId, String userId, Sessi
         return new SessionState(tenant, sessionId, userId, status, version, createdAt, updatedAt, metadata,
                 new Summary(version, data.throughVersion(), data.summary(), data.model(), data.promptVersion()), after,
                 messageCount, toolCalls, scopes, bytes, endedReason);
+    }
+
+    // A fork starts active with the source's conversation, tool ledger and scopes; its identity, times and size are
+    // its own, and an ended source's reason does not carry over (forking an ended session continues it).
+    private SessionState forked(EventData.SessionForked data) {
+        SessionState carried = carried(data);
+        return new SessionState(tenant, sessionId, carried.userId(), status, version, createdAt, updatedAt,
+                carried.metadata(), carried.summary(), carried.messages(), carried.messageCount(), carried.toolCalls(),
+                new TreeMap<>(carried.scopes()), bytes, null);
+    }
+
+    /**
+     * The state a fork carries (its conversation, tool ledger, scopes and user; identity fields are unset).
+     *
+     * @throws IllegalArgumentException when the event's state cannot be read as one
+     */
+    public static SessionState carried(EventData.SessionForked data) {
+        if (data.state() == null) {
+            throw new IllegalArgumentException("the fork carries no state");
+        }
+        SessionState carried;
+        try {
+            carried = ViewCodec.json().treeToValue(data.state(), SessionState.class);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException | RuntimeException e) {
+            throw new IllegalArgumentException("the forked state cannot be read: " + e.getClass().getSimpleName(), e);
+        }
+        carried.toolCalls().forEach((id, call) -> {
+            if (call == null || !id.equals(call.callId()) || call.status() == null) {
+                throw new IllegalArgumentException("the forked state's tool call " + id + " has no status or another id");
+            }
+        });
+        carried.messages().forEach(message -> {
+            if (message == null || message.version() > data.sourceVersion()) {
+                throw new IllegalArgumentException("the forked state holds a message after version " + data.sourceVersion());
+            }
+        });
+        return carried;
     }
 
     private SessionState ended(EventData.SessionEnded data) {

@@ -136,18 +136,21 @@ public class SessionReader {
                         && head.get().version() <= installed.state().version());
     }
 
-    /** The state right after a version. */
+    /** The state right after a version; 404 outside the session's versions (a fork's start after 1). */
     public Uni<SessionState> atVersion(SessionKey session, long version) {
         return archive.head(session)
                 .map(head -> head.orElseThrow(() -> notFound(session)))
-                .chain(head -> {
-                    if (version < 1 || version > head.version()) {
-                        return Uni.createFrom()
-                                .failure(ProblemException.notFound("session " + Text.bounded(session.sessionId(), Text.MAX_ID)
-                                        + " has versions 1 to " + head.version() + ", not " + version));
-                    }
-                    return archive.stateAt(session, version);
-                });
+                .chain(head -> version < 1 || version > head.version() ? outOfRange(session, version, head.version())
+                        : archive.stateAt(session, version)
+                                .chain(state -> state.version() == 0 ? outOfRange(session, version, head.version())
+                                        : Uni.createFrom().item(state)));
+    }
+
+    private Uni<SessionState> outOfRange(SessionKey session, long version, long last) {
+        return archive.firstVersion(session)
+                .chain(first -> Uni.createFrom().failure(ProblemException.notFound("session "
+                        + Text.bounded(session.sessionId(), Text.MAX_ID) + " has versions " + first + " to " + last
+                        + ", not " + version + (first > 1 ? " (it is a fork: earlier versions are its source's)" : ""))));
     }
 
     /** The state after the last event whose time is at or before {@code at}. */

@@ -522,6 +522,67 @@ class BatchDeciderTest {
         assertThat(result.events()).isEmpty();
     }
 
+    private static final String FORKED_STATE = """
+            {"sourceSessionId":"src","sourceVersion":6,"state":{"userId":"u9","messageCount":3,
+             "summary":{"version":3,"throughVersion":2,"text":"earlier"},
+             "messages":[{"version":4,"eventId":"m4","role":"user","content":"open question"}],
+             "toolCalls":{"c1":{"callId":"c1","tool":"geo","status":"REQUESTED","requestedVersion":5}},
+             "scopes":{"shared":{"city":"Oslo"}}}}""";
+
+    @Test
+    void shouldContinueAForkFromTheVersionItCopied() {
+        List<LogEntry> entries = List.of(
+                entry(0, 1, s1.expected(0).event("agentstate.session.forked", FORKED_STATE)),
+                entry(0, 2, s1.toolCompleted("c1", "\"sunny\"")),
+                entry(0, 3, s1.toolCompleted("c1", "\"again\"")));
+
+        Result result = decider.decide(entries, EMPTY);
+
+        assertThat(result.events()).extracting(EventRow::version).containsExactly(7L, 8L);
+        SessionHead head = result.heads().get(key("s1"));
+        assertThat(head).extracting(SessionHead::version, SessionHead::userId, SessionHead::messageCount,
+                SessionHead::summaryThrough).containsExactly(8L, "u9", 3L, 2L);
+        // the carried open call is the fork's own: completed once, refused the second time
+        assertThat(result.rejections()).extracting(RejectionRow::reason).containsExactly("tool call c1 already completed");
+        assertThat(result.toolCalls()).extracting(BatchDecider.ToolCallRow::callId,
+                BatchDecider.ToolCallRow::status, BatchDecider.ToolCallRow::requestedVersion,
+                BatchDecider.ToolCallRow::completedVersion).containsExactly(tuple("c1", ToolCallStatus.COMPLETED, 5L, 8L));
+        assertThat(result.scopes()).extracting(BatchDecider.ScopeRow::scope, BatchDecider.ScopeRow::version)
+                .containsExactly(tuple("shared", 7L));
+        assertThat(result.views()).extracting(BatchDecider.ViewUpdate::fromVersion, BatchDecider.ViewUpdate::toVersion)
+                .containsExactly(tuple(0L, 8L));
+        assertThat(result.views().get(0).ops()).extracting(ViewCodec.Op::code, ViewCodec.Op::field)
+                .contains(tuple('M', "4"), tuple('C', "req:c1"), tuple('S', "shared"));
+    }
+
+    @Test
+    void shouldRefuseAForkOntoASessionThatExistsOrInsideABatch() {
+        Result result = decider.decide(List.of(
+                entry(0, 1, s1.event("agentstate.session.forked", FORKED_STATE)),
+                atomic(0, 2, s2.event("agentstate.session.forked", FORKED_STATE), s2.message("user", "x")),
+                entry(0, 3, s1.event("agentstate.session.forked", FORKED_STATE))),
+                withHead("s1", 2));
+
+        assertThat(result.events()).isEmpty();
+        assertThat(result.rejections()).extracting(RejectionRow::sessionId, RejectionRow::reason).containsExactly(
+                tuple("s1", "a fork starts a new session, and this one is at version 2"),
+                tuple("s2", "a fork cannot be part of a batch"),
+                tuple("s2", "a fork cannot be part of a batch"),
+                tuple("s1", "a fork starts a new session, and this one is at version 2"));
+    }
+
+    @Test
+    void shouldRefuseAForkWhoseStateCannotBeRead() {
+        Result result = decider.decide(List.of(entry(0, 1,
+                s1.event("agentstate.session.forked", FORKED_STATE.replace("\"role\":\"user\"",
+                        "\"role\":\"user\",\"time\":\"not a time\"")))),
+                EMPTY);
+
+        assertThat(result.events()).isEmpty();
+        assertThat(result.rejections()).extracting(RejectionRow::reason)
+                .allSatisfy(reason -> assertThat(reason).startsWith("the forked state cannot be read"));
+    }
+
     /** I4: the log alone decides. Two replays of the same records, decoded afresh, give equal results. */
     @Test
     void shouldDecideSameLogIdenticallyWhenReplayed() {

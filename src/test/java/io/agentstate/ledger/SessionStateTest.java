@@ -39,6 +39,31 @@ class SessionStateTest {
     }
 
     @Test
+    void shouldStartAForkAsTheStateItCopiesAndEndNothingOfIt() {
+        Events src = Events.session("src");
+        SessionState source = fold(SessionState.empty(Events.TENANT, "src"), src.started("u1", "{\"channel\":\"web\"}"),
+                src.message("user", "hi"), src.message("assistant", "hello"), src.summary(2, "greeting"),
+                src.toolRequested("c1", "geo"), src.patch("shared", "{\"city\":\"Oslo\"}"), src.ended("done"));
+        ObjectNode carried = ViewCodec.json().valueToTree(source);
+        ObjectNode data = ViewCodec.json().createObjectNode().put("sourceSessionId", "src").put("sourceVersion", 7);
+        data.set("state", carried);
+
+        SessionState fork = SessionState.empty(Events.TENANT, "s1")
+                .apply(s1.event("agentstate.session.forked", data.toString()), 8, 100);
+
+        assertThat(fork).extracting(SessionState::sessionId, SessionState::version, SessionState::status,
+                SessionState::endedReason, SessionState::bytes).containsExactly("s1", 8L, SessionStatus.ACTIVE, null, 100L);
+        assertThat(fork).extracting(SessionState::userId, SessionState::metadata, SessionState::summary,
+                SessionState::messages, SessionState::messageCount, SessionState::toolCalls, SessionState::scopes)
+                .containsExactly(source.userId(), source.metadata(), source.summary(), source.messages(),
+                        source.messageCount(), source.toolCalls(), source.scopes());
+        // a later summary in the fork covers the copied messages by their own versions
+        SessionState summarised = fold(fork, s1.message("user", "more"), s1.summary(3, "all of it"));
+        assertThat(summarised.messages()).extracting(SessionState.Message::version, SessionState.Message::content)
+                .containsExactly(tuple(9L, "more"));
+    }
+
+    @Test
     void shouldStartEmptyWithVersionZero() {
         SessionState state = SessionState.empty("acme", "s1");
 
