@@ -147,6 +147,18 @@ public class ArchiveRepository {
                 .chain(base -> events(session, base.version(), version).map(base::applyAll));
     }
 
+    /** The versions of the session's stored snapshots (current format and life), oldest first. */
+    public Uni<List<Long>> snapshotVersions(SessionKey session) {
+        return pool.preparedQuery("SELECT version FROM snapshots WHERE tenant = $1 AND session_id = $2 AND format = $3 "
+                + "AND generation = " + GENERATION + " ORDER BY version")
+                .execute(Tuple.of(session.tenant(), session.sessionId(), ViewCodec.SNAPSHOT_FORMAT))
+                .map(rows -> {
+                    List<Long> versions = new ArrayList<>(rows.size());
+                    rows.forEach(row -> versions.add(row.getLong("version")));
+                    return versions;
+                });
+    }
+
     /** The first archived version of the session's current life: 1, or for a fork its source version plus one. */
     public Uni<Long> firstVersion(SessionKey session) {
         return pool.preparedQuery("SELECT min(version) AS first FROM events WHERE tenant = $1 AND session_id = $2")

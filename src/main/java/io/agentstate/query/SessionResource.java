@@ -179,6 +179,32 @@ public class SessionResource {
                 .map(SessionResponse::from);
     }
 
+    /**
+     * A session's stored snapshots.
+     *
+     * @param versions the versions snapshotted, oldest first (only the newest {@code kept} are kept)
+     * @param every a snapshot is taken when a version is a multiple of this
+     * @param kept how many snapshots a session keeps
+     */
+    public record SnapshotsResponse(String sessionId, List<Long> versions, int every, int kept) {
+    }
+
+    @GET
+    @Path("/{sessionId}/snapshots")
+    @Operation(summary = "The versions of a session's stored whole-state snapshots", description = "A past state is "
+            + "read from the newest snapshot at or before it plus the events after; the inspector marks them on its "
+            + "growth chart.")
+    @APIResponse(responseCode = "200", description = "The snapshots", content = @Content(mediaType = JSON, schema = @Schema(implementation = SnapshotsResponse.class)))
+    @APIResponse(responseCode = "404", description = "No such session", content = @Content(mediaType = PROBLEM, schema = @Schema(implementation = Problem.class)))
+    public Uni<SnapshotsResponse> snapshots(@PathParam("sessionId") String sessionId) {
+        SessionKey session = key(sessionId);
+        return archive.head(session)
+                .map(head -> head.orElseThrow(() -> SessionReader.notFound(session)))
+                .chain(head -> archive.snapshotVersions(session))
+                .map(versions -> new SnapshotsResponse(sessionId, versions, config.ledger().snapshotEvery(),
+                        config.ledger().snapshotsKept()));
+    }
+
     @GET
     @Path("/{sessionId}/tools/{callId}")
     @Operation(summary = "One tool call, so a restarted agent can tell whether it already ran")

@@ -25,7 +25,7 @@ function h(tag, attrs, ...children) {
 }
 
 function show(...nodes) {
-    view.replaceChildren(...nodes);
+    view.replaceChildren(...nodes.filter((node) => node != null));
 }
 
 function say(text, kind = 'error') {
@@ -188,16 +188,25 @@ const TABS = [['timeline', 'Timeline'], ['travel', 'Time travel'], ['tools', 'To
     ['audit', 'Audit']];
 
 async function sessionPage(sessionId, tab, arg, params) {
-    const current = await api(`/sessions/${enc(sessionId)}`);
+    const [current, forks] = await Promise.all([api(`/sessions/${enc(sessionId)}`),
+        api(`/sessions/${enc(sessionId)}/events?type=agentstate.session.forked&limit=1`)]);
+    // a fork's first entry says where it came from; its versions start after the one it copied
+    const forked = forks.entries.find((entry) => entry.version);
+    const origin = forked && forked.event.data ? forked.event.data : null;
+    const first = forked ? forked.version : 1;
     const nav = h('nav', { class: 'tabs' }, TABS.map(([id, label]) => h('a', {
         href: `#/s/${enc(sessionId)}/${id}`, class: id === tab ? 'active' : null, 'data-tab': id }, label)));
     const body = h('section', { class: 'tab', 'data-test': 'tab-' + tab });
     show(h('p', {}, h('a', { href: '#/' }, '← Sessions')),
         h('h1', {}, sessionId, ' ', h('span', { class: 'status ' + current.status }, current.status)),
+        origin ? h('p', { class: 'forked', 'data-test': 'forked-from' }, 'Forked from ',
+            h('a', { href: `#/s/${enc(origin.sourceSessionId)}/travel/${origin.sourceVersion}` },
+                `${origin.sourceSessionId} at version ${origin.sourceVersion}`),
+            `: versions up to ${origin.sourceVersion} are the source's, this session starts at ${first}.`) : null,
         h('p', { class: 'facts' }, `version ${current.version} · ${current.messageCount} messages · `
             + `${bytes(current.bytes)} · user ${current.userId || '—'} · started ${time(current.createdAt)} · `
             + `last activity ${time(current.updatedAt)}`), nav, body);
-    if (tab === 'travel') return travel(sessionId, body, Number(arg) || current.version, current.version);
+    if (tab === 'travel') return travel(sessionId, body, Number(arg) || current.version, first, current.version);
     if (tab === 'prompt') return prompt(sessionId, body, Number(arg));
     if (tab === 'tools') return tools(body, current);
     if (tab === 'growth') return growth(sessionId, body);
@@ -217,6 +226,7 @@ function describe(event) {
         case 'agentstate.session.started': return `for user ${d.userId || '—'}`;
         case 'agentstate.session.ended': return d.reason ? 'reason: ' + d.reason : '';
         case 'agentstate.memory.recorded': return `fact for ${d.userId}: ${clip(d.fact)}`;
+        case 'agentstate.session.forked': return `forked from ${d.sourceSessionId} at version ${d.sourceVersion}`;
         default: return event.datacontenttype && !String(event.datacontenttype).includes('json')
             ? `${event.datacontenttype} data` : clip(JSON.stringify(event.data), 100);
     }
@@ -298,26 +308,48 @@ async function timeline(sessionId, body, params) {
 
 const EMPTY = { messages: [], toolCalls: {}, scopes: {}, summary: null, status: 'none', metadata: null };
 
-async function travel(sessionId, body, version, head) {
-    version = Math.min(Math.max(1, version), head);
+async function travel(sessionId, body, version, first, head) {
+    version = Math.min(Math.max(first, version), head);
     const go = (v) => { location.hash = `#/s/${enc(sessionId)}/travel/${v}`; };
     const picker = h('form', { class: 'filters', onsubmit: (e) => {
         e.preventDefault();
         go(Number(new FormData(e.target).get('version')));
     } },
-    h('button', { type: 'button', disabled: version <= 1, onclick: () => go(version - 1), 'data-test': 'previous' }, '←'),
-    h('input', { name: 'version', type: 'number', min: 1, max: head, value: version, 'aria-label': 'version',
+    h('button', { type: 'button', disabled: version <= first, onclick: () => go(version - 1), 'data-test': 'previous' },
+        '←'),
+    h('input', { name: 'version', type: 'number', min: first, max: head, value: version, 'aria-label': 'version',
         'data-test': 'version' }),
     h('span', {}, ' of ', head, ' '),
     h('button', { type: 'submit' }, 'Show'),
     h('button', { type: 'button', disabled: version >= head, onclick: () => go(version + 1), 'data-test': 'next' }, '→'));
-    body.append(picker);
+    body.append(picker, forkForm(sessionId, version));
     const [after, before] = await Promise.all([
         api(`/sessions/${enc(sessionId)}/state?version=${version}`),
-        version > 1 ? api(`/sessions/${enc(sessionId)}/state?version=${version - 1}`) : Promise.resolve(EMPTY),
+        version > first ? api(`/sessions/${enc(sessionId)}/state?version=${version - 1}`) : Promise.resolve(EMPTY),
     ]);
     body.append(h('h2', {}, `What changed at version ${version}`), changes(diff(before, after)),
         h('h2', {}, `The whole state at version ${version}`), stateView(after));
+}
+
+// "Fork from here": a new session that starts as this state (POST /sessions/{id}/fork), then open it.
+function forkForm(sessionId, version) {
+    return h('form', { class: 'filters fork', 'data-test': 'fork', onsubmit: async (e) => {
+        e.preventDefault();
+        const newSessionId = new FormData(e.target).get('newSessionId').trim();
+        try {
+            const forked = await api(`/sessions/${enc(sessionId)}/fork`, {
+                method: 'POST',
+                headers: { 'Content-Type': 'application/json' },
+                body: JSON.stringify(newSessionId ? { version, newSessionId } : { version }),
+            });
+            location.hash = `#/s/${enc(forked.sessionId)}/timeline`;
+        } catch (error) {
+            failed(error);
+        }
+    } },
+    h('input', { name: 'newSessionId', placeholder: 'new session id (optional)', 'aria-label': 'new session id',
+        'data-test': 'fork-id' }),
+    h('button', { type: 'submit', 'data-test': 'fork-button' }, `Fork from version ${version}`));
 }
 
 function diff(before, after) {
@@ -428,6 +460,7 @@ async function growth(sessionId, body) {
     let messages = 0;
     let cursor = null;
     const encoder = new TextEncoder();
+    const snapshots = api(`/sessions/${enc(sessionId)}/snapshots`);
     do {
         const page = await api(`/sessions/${enc(sessionId)}/events?limit=1000${cursor ? '&cursor=' + enc(cursor) : ''}`);
         for (const entry of page.entries) {
@@ -435,15 +468,22 @@ async function growth(sessionId, body) {
             total += encoder.encode(JSON.stringify(entry.event)).length;
             if (entry.event.type === 'agentstate.message.appended') messages++;
             if (entry.event.type === 'agentstate.session.erased') { total = 0; messages = 0; }
+            if (entry.event.type === 'agentstate.session.forked' && entry.event.data) {
+                messages = entry.event.data.state.messageCount;
+            }
             points.push({ version: entry.version, bytes: total, messages });
         }
         cursor = page.next;
     } while (cursor);
-    body.append(h('p', { class: 'muted' }, 'Event bytes (as archived, before encryption) and messages by version.'),
-        chart(points, 'bytes', 'bytes', bytes), chart(points, 'messages', 'messages', String));
+    const stored = await snapshots;
+    const marks = stored.versions;
+    body.append(h('p', { class: 'muted' }, 'Event bytes (as archived, before encryption) and messages by version. ',
+        h('span', { 'data-test': 'snapshots' }, (marks.length ? `Snapshots (dashed) at ${marks.map((v) => 'v' + v)
+            .join(', ')}` : 'No snapshot yet') + ` (one every ${stored.every} versions, the newest ${stored.kept} kept).`)),
+    chart(points, 'bytes', 'bytes', bytes, marks), chart(points, 'messages', 'messages', String, marks));
 }
 
-function chart(points, key, label, format) {
+function chart(points, key, label, format, marks = []) {
     const width = 720;
     const height = 160;
     const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
@@ -451,11 +491,23 @@ function chart(points, key, label, format) {
     svg.setAttribute('class', 'chart');
     svg.dataset.test = 'chart-' + key;
     if (!points.length) return h('p', { class: 'muted' }, 'No versions yet.');
+    const minX = points[0].version;
     const maxX = points[points.length - 1].version;
+    const x = (version) => ((version - minX) / Math.max(1, maxX - minX)) * (width - 10) + 5;
     const maxY = Math.max(1, ...points.map((p) => p[key]));
     const line = document.createElementNS(svg.namespaceURI, 'polyline');
-    line.setAttribute('points', points.map((p) => `${(p.version / maxX) * (width - 10) + 5},`
-        + `${height - (p[key] / maxY) * (height - 10)}`).join(' '));
+    line.setAttribute('points', points.map((p) => `${x(p.version)},${height - (p[key] / maxY) * (height - 10)}`)
+        .join(' '));
+    for (const version of marks) {
+        const mark = document.createElementNS(svg.namespaceURI, 'line');
+        mark.setAttribute('x1', String(x(version)));
+        mark.setAttribute('x2', String(x(version)));
+        mark.setAttribute('y1', '0');
+        mark.setAttribute('y2', String(height));
+        mark.setAttribute('class', 'snapshot');
+        mark.dataset.version = String(version);
+        svg.append(mark);
+    }
     const caption = document.createElementNS(svg.namespaceURI, 'text');
     caption.setAttribute('x', '5');
     caption.setAttribute('y', String(height + 16));

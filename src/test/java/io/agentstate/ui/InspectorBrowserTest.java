@@ -281,6 +281,90 @@ class InspectorBrowserTest {
         shoot("prompt");
     }
 
+    @Test
+    void shouldForkFromAVersionAndOpenTheFork() {
+        String session = story();
+        String fork = session + "-what-if";
+        signedIn("#/s/" + session + "/travel/4");
+        waitForText(By.cssSelector("[data-test=fork-button]"), "Fork from version 4");
+        browser.findElement(By.cssSelector("[data-test=fork-id]")).sendKeys(fork);
+        browser.findElement(By.cssSelector("[data-test=fork-button]")).click();
+        // the fork's own page: where it came from, and its one entry
+        wait(driver -> browser.getCurrentUrl().contains("#/s/" + fork + "/timeline"));
+        waitForText(By.cssSelector("[data-test=forked-from]"), session + " at version 4");
+        wait(driver -> entries().size() == 1);
+        assertThat(entries().get(0).getAttribute("data-version")).isEqualTo("5");
+        assertThat(entries().get(0).getText()).contains("agentstate.session.forked")
+                .contains("forked from " + session + " at version 4");
+        assertThat(text("h1")).contains(fork);
+        shoot("fork");
+
+        // its state is the source's at 4: the completed call, no patch yet; the source is untouched
+        entries().get(0).findElement(By.linkText("v5")).click();
+        waitForText(By.cssSelector("[data-test=state]"), "Conversation (1 messages");
+        assertThat(text("[data-test=tools]")).contains("c1").contains("completed");
+        assertThat(text("[data-test=scopes]")).doesNotContain("step");
+        assertThat(browser.findElement(By.cssSelector("[data-test=previous]")).isEnabled()).isFalse();
+        given().header("Authorization", "Bearer " + token).get("/sessions/{id}", session).then().statusCode(200)
+                .header("ETag", "\"7\"");
+        // the banner links back to the source at the version forked
+        browser.findElement(By.cssSelector("[data-test=forked-from] a")).click();
+        wait(driver -> browser.getCurrentUrl().endsWith("#/s/" + session + "/travel/4"));
+    }
+
+    @Test
+    void shouldPageATimelineOfTenThousandEventsAndMarkItsSnapshots() {
+        String session = "long-" + UUID.randomUUID();
+        long built = System.nanoTime();
+        for (int batch = 0; batch < 100; batch++) {
+            StringBuilder body = new StringBuilder("[");
+            for (int i = 0; i < 100; i++) {
+                body.append(i == 0 ? "" : ",").append(message("agent://planner", i % 2 == 0 ? "user" : "assistant",
+                        "message " + (batch * 100 + i + 1)));
+            }
+            post(session, session + "-" + batch, null, token, body.append(']').toString()).then().log()
+                    .ifValidationFails().statusCode(201);
+        }
+        LOG.infof("LONG SESSION 10,000 events appended in %d ms", (System.nanoTime() - built) / 1_000_000);
+
+        long opened = System.nanoTime();
+        signedIn("#/s/" + session + "/timeline");
+        wait(driver -> entries().size() == 100);
+        long firstPage = (System.nanoTime() - opened) / 1_000_000;
+        assertThat(entries().get(0).getAttribute("data-version")).isEqualTo("1");
+        long more = System.nanoTime();
+        browser.findElement(By.cssSelector("[data-test=more-entries]")).click();
+        wait(driver -> entries().size() == 200);
+        long secondPage = (System.nanoTime() - more) / 1_000_000;
+        assertThat(entries().get(199).getAttribute("data-version")).isEqualTo("200");
+        assertThat(text("p.facts")).contains("version 10000").contains("10000 messages");
+
+        long traveled = System.nanoTime();
+        open("#/s/" + session + "/travel/9999");
+        waitForText(By.cssSelector("[data-test=added-message]"), "message 9999");
+        long travel = (System.nanoTime() - traveled) / 1_000_000;
+
+        // the growth chart marks the snapshots the API lists (written in the background, so looked for until stored)
+        long[] growth = new long[1];
+        wait(driver -> {
+            List<Long> stored = given().header("Authorization", "Bearer " + token)
+                    .get("/sessions/{id}/snapshots", session).then().statusCode(200).extract().jsonPath()
+                    .getList("versions", Long.class);
+            long start = System.nanoTime();
+            open("#/s/" + session + "/growth");
+            waitForText(By.cssSelector("[data-test=chart-messages]"), "messages: 10000 at v10000");
+            growth[0] = (System.nanoTime() - start) / 1_000_000;
+            List<Long> marked = browser.findElements(By.cssSelector("[data-test=chart-messages] line.snapshot")).stream()
+                    .map(line -> Long.parseLong(line.getAttribute("data-version"))).toList();
+            return !stored.isEmpty() && marked.equals(stored);
+        });
+        assertThat(text("[data-test=snapshots]")).contains("one every 100 versions");
+        shoot("long-growth");
+        LOG.infof("LONG SESSION 10,000 events in the browser: first timeline page %d ms, next page %d ms, "
+                + "time travel to v9999 %d ms, growth chart (all 10,000 entries) %d ms", firstPage, secondPage, travel,
+                growth[0]);
+    }
+
     // The session every view is checked on: two agents and a tool, a refused write of each kind, a summary.
     private String story() {
         String session = "trip-" + UUID.randomUUID();
@@ -361,7 +445,7 @@ class InspectorBrowserTest {
     }
 
     private static <T> T wait(java.util.function.Function<? super org.openqa.selenium.WebDriver, T> condition) {
-        return new WebDriverWait(browser, PATIENCE).ignoring(org.openqa.selenium.StaleElementReferenceException.class)
+        return new WebDriverWait(browser, PATIENCE).pollingEvery(Duration.ofMillis(20)).ignoring(org.openqa.selenium.StaleElementReferenceException.class)
                 .until(condition);
     }
 
