@@ -68,6 +68,9 @@ public class SessionViewStore {
         localListeners.add(listener);
     }
 
+    /** The prefix of a change notice that announces a refusal at a version, not a new version. */
+    public static final String REFUSED = "r";
+
     /**
      * One pipeline after a committed batch: the view changes, the decisions writers wait for, the change notices.
      */
@@ -92,6 +95,12 @@ public class SessionViewStore {
                         .arg(RedisKeys.changes(view.session().tenant(), view.session().sessionId()))
                         .arg(Long.toString(view.toVersion())));
             }
+            // a refused write changes no version: its streams are told the version it was refused at ("r<version>")
+            Map<SessionKey, Long> refusedAt = new LinkedHashMap<>();
+            result.rejections().forEach(row -> refusedAt.merge(new SessionKey(row.tenant(), row.sessionId()),
+                    row.afterVersion(), Math::max));
+            refusedAt.forEach((session, version) -> announcements.add(Request.cmd(Command.PUBLISH)
+                    .arg(RedisKeys.changes(session.tenant(), session.sessionId())).arg(REFUSED + version)));
             for (BatchDecider.Reply reply : result.answers()) {
                 Decision decision = reply.decision();
                 String json = announcementJson(reply);

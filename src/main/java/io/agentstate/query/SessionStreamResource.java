@@ -42,6 +42,10 @@ public class SessionStreamResource {
     public record VersionNotice(String sessionId, long version) {
     }
 
+    /** A refused write, as streamed in a {@code refused} event's data: the version the session was at. */
+    public record RefusalNotice(String sessionId, long sessionVersion) {
+    }
+
     /** Marks an endpoint whose session must exist before its response starts. */
     @NameBinding
     @Retention(RetentionPolicy.RUNTIME)
@@ -75,8 +79,8 @@ public class SessionStreamResource {
     @Produces(MediaType.SERVER_SENT_EVENTS)
     @KnownSession
     @Operation(summary = "Server-sent events: the current version first (or the versions after Last-Event-ID), then one "
-            + "per new version; each event's id is its version; a ': keepalive' comment between; 404 for an unknown "
-            + "session")
+            + "per new version; each event's id is its version; a 'refused' event (no id) when writes were refused, "
+            + "with the version they met; a ': keepalive' comment between; 404 for an unknown session")
     public Multi<OutboundSseEvent> stream(@PathParam("sessionId") String sessionId,
             @HeaderParam("Last-Event-ID") String lastEventIdHeader, @QueryParam("lastEventId") String lastEventIdParam,
             @Context Sse sse) {
@@ -89,18 +93,26 @@ public class SessionStreamResource {
         if (signal instanceof VersionFeed.Version version) {
             return sse.newEventBuilder()
                     .id(Long.toString(version.version()))
-                    .data(String.class, notice(sessionId, version.version()))
+                    .data(String.class, write(new VersionNotice(sessionId, version.version())))
+                    .build();
+        }
+        if (signal instanceof VersionFeed.Refused refused) {
+            // a named event with no id: an EventSource's onmessage never sees it, and a resuming client's
+            // Last-Event-ID stays the last version
+            return sse.newEventBuilder()
+                    .name("refused")
+                    .data(String.class, write(new RefusalNotice(sessionId, refused.sessionVersion())))
                     .build();
         }
         // the framework writes ":" then the comment, so the line reads ": keepalive"
         return sse.newEventBuilder().comment(" keepalive").build();
     }
 
-    private String notice(String sessionId, long version) {
+    private String write(Record notice) {
         try {
-            return json.writeValueAsString(new VersionNotice(sessionId, version));
+            return json.writeValueAsString(notice);
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException("a version notice is always serialisable", e);
+            throw new IllegalStateException("a notice is always serialisable", e);
         }
     }
 

@@ -18,6 +18,7 @@ import org.jboss.logging.Logger;
 
 import io.agentstate.ledger.SessionKey;
 import io.agentstate.ledger.SessionState;
+import io.agentstate.ledger.SessionViewStore;
 import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.ProblemException;
 import io.agentstate.platform.RedisKeys;
@@ -40,11 +41,18 @@ public class VersionFeed {
     private static final Logger LOG = Logger.getLogger(VersionFeed.class);
 
     /** What a follower is sent: a version, or a heartbeat. */
-    public sealed interface Signal permits Version, Heartbeat {
+    public sealed interface Signal permits Version, Refused, Heartbeat {
     }
 
     /** A version of the session, in order, each once. */
     public record Version(long version) implements Signal {
+    }
+
+    /**
+     * One or more writes were refused while the session was at {@code sessionVersion} (the newest such version since
+     * the last one sent): refusals change no version, so they are coalesced, never queued.
+     */
+    public record Refused(long sessionVersion) implements Signal {
     }
 
     /** Nothing happened; keeps proxies and half-open connections honest. */
@@ -138,14 +146,19 @@ public class VersionFeed {
         if (set == null) {
             return;
         }
+        boolean refusal = payload.startsWith(SessionViewStore.REFUSED);
         long version;
         try {
-            version = Long.parseLong(payload);
+            version = Long.parseLong(refusal ? payload.substring(SessionViewStore.REFUSED.length()) : payload);
         } catch (NumberFormatException e) {
             LOG.debugf("Unreadable version announcement ignored: %s", e.getMessage());
             return;
         }
-        set.forEach(follower -> follower.announce(version));
+        if (refusal) {
+            set.forEach(follower -> follower.refused(version));
+        } else {
+            set.forEach(follower -> follower.announce(version));
+        }
     }
 
     // After a (re)subscription anything announced while the channel was down is lost: read each followed session's
@@ -183,6 +196,9 @@ public class VersionFeed {
         private final AtomicLong requested = new AtomicLong();
         private final AtomicInteger wip = new AtomicInteger();
         private final AtomicLong known = new AtomicLong();
+        // the newest version a refusal was announced at, -1 for none; refusedSent only touched inside drain()
+        private final AtomicLong refusedAt = new AtomicLong(-1);
+        private long refusedSent = -1;
         private final AtomicBoolean done = new AtomicBoolean();
         private volatile boolean started;
         private volatile boolean heartbeatDue;
@@ -222,6 +238,11 @@ public class VersionFeed {
                 return;
             }
             known.accumulateAndGet(version, Math::max);
+            drain();
+        }
+
+        void refused(long version) {
+            refusedAt.accumulateAndGet(version, Math::max);
             drain();
         }
 
@@ -300,11 +321,17 @@ public class VersionFeed {
                 }
                 while (started && !done.get() && requested.get() > 0) {
                     Signal next;
+                    long refusal = refusedAt.get();
                     if (sent < known.get()) {
                         // any write proves the client is reading and keeps proxies awake: no heartbeat needed
                         heartbeatDue = false;
                         sent++;
                         next = new Version(sent);
+                    } else if (refusal > refusedSent) {
+                        // after the versions it may follow, so a client reading the timeline from there finds it
+                        heartbeatDue = false;
+                        refusedSent = refusal;
+                        next = new Refused(refusal);
                     } else if (heartbeatDue) {
                         heartbeatDue = false;
                         next = HEARTBEAT;

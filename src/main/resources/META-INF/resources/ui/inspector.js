@@ -105,10 +105,13 @@ function follow(sessionId, onVersion) {
                 buffer += decoder.decode(value, { stream: true });
                 let end;
                 while ((end = buffer.indexOf('\n\n')) >= 0) {
-                    const frame = buffer.slice(0, end);
+                    const frame = buffer.slice(0, end).split('\n');
                     buffer = buffer.slice(end + 2);
-                    const data = frame.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5)).join('');
-                    if (data) onVersion(JSON.parse(data).version);
+                    const data = frame.filter((l) => l.startsWith('data:')).map((l) => l.slice(5)).join('');
+                    const name = frame.filter((l) => l.startsWith('event:')).map((l) => l.slice(6).trim())[0];
+                    // a version, or (event: refused) a refused write that met this version
+                    if (data) onVersion(name === 'refused' ? JSON.parse(data).sessionVersion : JSON.parse(data).version,
+                        name === 'refused');
                 }
             }
             live.textContent = 'stream ended';
@@ -282,13 +285,14 @@ async function timeline(sessionId, body, params) {
         more.hidden = !cursor;
     };
     more.addEventListener('click', () => load().catch(failed));
-    // new versions arrive at the end; the entries from just after the last shown version are fetched (refusals in
+    // new versions and refusals arrive at the end; the entries from the last shown version on are fetched (refusals in
     // between included, the ones already shown skipped)
     let catchingUp = Promise.resolve();
-    const live = follow(sessionId, (version) => {
-        if (version <= lastVersion || cursor) return; // older pages still to read: More reaches them
+    const live = follow(sessionId, (version, refused) => {
+        if ((refused ? version < lastVersion : version <= lastVersion) || cursor) return; // More reaches older pages
         catchingUp = catchingUp.then(async () => {
-            let page = await api(query({ fromVersion: String(lastVersion + 1) }));
+            // from the last version shown, so refusals made at it come too (entries already shown are skipped)
+            let page = await api(query({ fromVersion: String(Math.max(1, lastVersion)) }));
             page.entries.forEach(add);
             while (page.next) {
                 page = await api(query({ cursor: page.next }));

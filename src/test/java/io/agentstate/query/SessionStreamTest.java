@@ -181,6 +181,30 @@ class SessionStreamTest {
     }
 
     @Test
+    void shouldTellAStreamOfARefusedWriteWithoutMovingItsLastEventId() {
+        String id = "refused-" + UUID.randomUUID();
+        append(id, 1);
+        append(id, 2);
+        SseClient client = open(id, null);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(client.versions).containsExactly(2L));
+
+        // a stale write: refused at version 2, no new version
+        given().contentType(ContentType.JSON).header("Idempotency-Key", id + "-stale").header("If-Match", "1")
+                .body("{\"source\":\"agent://stream-test\",\"type\":\"agentstate.message.appended\","
+                        + "\"data\":{\"role\":\"user\",\"content\":\"late\"}}")
+                .when().post("/sessions/{id}/events", id).then().statusCode(409);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(client.events).contains("refused"));
+        assertThat(client.data).contains("{\"sessionId\":\"" + id + "\",\"sessionVersion\":2}");
+        assertThat(client.versions).containsExactly(2L);
+
+        append(id, 3);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(client.versions).containsExactly(2L, 3L));
+        // resuming from the last id sees the versions only, as before
+        SseClient resumed = open(id, "2");
+        await().atMost(WAIT).untilAsserted(() -> assertThat(resumed.versions).containsExactly(3L));
+    }
+
+    @Test
     void shouldEndAStreamWhenItsSessionIsErased() {
         String id = "erased-" + UUID.randomUUID();
         append(id, 1);
@@ -260,6 +284,7 @@ class SessionStreamTest {
         final List<Long> versions = new CopyOnWriteArrayList<>();
         final List<String> data = new CopyOnWriteArrayList<>();
         final List<String> comments = new CopyOnWriteArrayList<>();
+        final List<String> events = new CopyOnWriteArrayList<>();
         final AtomicInteger heartbeats = new AtomicInteger();
         final CompletableFuture<Integer> status = new CompletableFuture<>();
         volatile String contentType;
@@ -280,6 +305,8 @@ class SessionStreamTest {
         public void onNext(String line) {
             if (line.startsWith("id:")) {
                 versions.add(Long.parseLong(line.substring(3).trim()));
+            } else if (line.startsWith("event:")) {
+                events.add(line.substring(6).trim());
             } else if (line.startsWith("data:")) {
                 data.add(line.substring(5).trim());
             } else if (line.startsWith(":")) {

@@ -246,6 +246,16 @@ class InspectorBrowserTest {
         WebElement last = entries().get(9);
         assertThat(last.getAttribute("data-event-id")).isEqualTo(session + "-live");
         assertThat(last.getText()).contains("v8").contains("arrived live");
+        // a refused write changes no version, and still shows up as it happens, with its reason
+        post(session, session + "-live-stale", "7", token, message("agent://writer", "assistant", "too late")).then()
+                .log().ifValidationFails().statusCode(409);
+        wait(driver -> entries().size() == 11);
+        WebElement refused = entries().get(10);
+        assertThat(refused.getAttribute("data-outcome")).isEqualTo("conflict");
+        assertThat(refused.findElement(By.cssSelector("[data-test=reason]")).getText())
+                .contains("expected version 7 but the session is at 8");
+        // no stray text where a page part is absent (a session that is not a fork has no banner)
+        assertThat(browser.findElements(By.xpath("//main/p[normalize-space()='null']"))).isEmpty();
     }
 
     @Test
@@ -445,7 +455,8 @@ class InspectorBrowserTest {
     }
 
     private static <T> T wait(java.util.function.Function<? super org.openqa.selenium.WebDriver, T> condition) {
-        return new WebDriverWait(browser, PATIENCE).pollingEvery(Duration.ofMillis(20)).ignoring(org.openqa.selenium.StaleElementReferenceException.class)
+        return new WebDriverWait(browser, PATIENCE).pollingEvery(Duration.ofMillis(20))
+                .ignoring(org.openqa.selenium.StaleElementReferenceException.class)
                 .until(condition);
     }
 
