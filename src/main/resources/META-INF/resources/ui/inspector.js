@@ -238,28 +238,34 @@ function describe(event) {
 async function timeline(sessionId, body, params) {
     const type = params.get('type') || '';
     const source = params.get('source') || '';
+    const newest = params.get('order') === 'desc';
     const filters = h('form', { class: 'filters', onsubmit: (e) => {
         e.preventDefault();
         const form = new FormData(e.target);
         const next = new URLSearchParams();
         for (const key of ['type', 'source']) if (form.get(key)) next.set(key, form.get(key));
+        if (form.get('order') === 'desc') next.set('order', 'desc');
         location.hash = `#/s/${enc(sessionId)}/timeline?${next}`;
     } },
     h('input', { name: 'type', placeholder: 'type, e.g. agentstate.message.appended', value: type, 'aria-label': 'type' }),
     h('input', { name: 'source', placeholder: 'source agent', value: source, 'aria-label': 'source' }),
+    h('select', { name: 'order', 'aria-label': 'order', 'data-test': 'order' },
+        h('option', { value: 'asc', selected: !newest }, 'oldest first'),
+        h('option', { value: 'desc', selected: newest }, 'newest first')),
     h('button', { type: 'submit' }, 'Filter'));
     const rows = h('tbody');
     const more = h('button', { hidden: true, 'data-test': 'more-entries' }, 'More entries');
     const seen = new Set();
     let cursor = null;
     let lastVersion = 0;
-    const add = (entry) => {
+    // entries arrive in page order; live ones go at the end, or at the top when newest come first
+    const add = (entry, live = false) => {
         const key = entry.eventId + '/' + entry.outcome + '/' + entry.sessionVersion;
         if (seen.has(key)) return;
         seen.add(key);
         const e = entry.event || {};
         if (entry.version) lastVersion = Math.max(lastVersion, entry.version);
-        rows.append(h('tr', { class: 'entry ' + entry.outcome, dataset: { eventId: entry.eventId, outcome: entry.outcome,
+        rows[live && newest ? 'prepend' : 'append'](h('tr', { class: 'entry ' + entry.outcome, dataset: { eventId: entry.eventId, outcome: entry.outcome,
             version: entry.version ?? '' } },
         h('td', { class: 'num' }, entry.version ? h('a', { href: `#/s/${enc(sessionId)}/travel/${entry.version}`,
             title: 'the state at this version' }, 'v' + entry.version) : h('span', { class: 'muted',
@@ -272,15 +278,16 @@ async function timeline(sessionId, body, params) {
             class: 'prompt-link', 'data-test': 'prompt-link' }, 'what the model saw') : null),
         h('td', { class: 'id' }, entry.eventId)));
     };
-    const query = (extra) => {
+    const query = (extra, live = false) => {
         const q = new URLSearchParams({ limit: String(PAGE), ...extra });
+        if (newest && !live) q.set('order', 'desc');
         if (type) q.set('type', type);
         if (source) q.set('source', source);
         return `/sessions/${enc(sessionId)}/events?${q}`;
     };
     const load = async () => {
         const page = await api(query(cursor ? { cursor } : {}));
-        page.entries.forEach(add);
+        page.entries.forEach((entry) => add(entry));
         cursor = page.next;
         more.hidden = !cursor;
     };
@@ -289,14 +296,15 @@ async function timeline(sessionId, body, params) {
     // between included, the ones already shown skipped)
     let catchingUp = Promise.resolve();
     const live = follow(sessionId, (version, refused) => {
-        if ((refused ? version < lastVersion : version <= lastVersion) || cursor) return; // More reaches older pages
+        // oldest first with older pages still to read: More reaches them
+        if ((refused ? version < lastVersion : version <= lastVersion) || (cursor && !newest)) return;
         catchingUp = catchingUp.then(async () => {
             // from the last version shown, so refusals made at it come too (entries already shown are skipped)
-            let page = await api(query({ fromVersion: String(Math.max(1, lastVersion)) }));
-            page.entries.forEach(add);
+            let page = await api(query({ fromVersion: String(Math.max(1, lastVersion)) }, true));
+            page.entries.forEach((entry) => add(entry, true));
             while (page.next) {
-                page = await api(query({ cursor: page.next }));
-                page.entries.forEach(add);
+                page = await api(query({ cursor: page.next }, true));
+                page.entries.forEach((entry) => add(entry, true));
             }
         }).catch(failed);
     });

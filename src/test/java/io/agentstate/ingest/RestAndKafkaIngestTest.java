@@ -76,6 +76,25 @@ class RestAndKafkaIngestTest {
                 .then().statusCode(200).body("version", equalTo(1)));
     }
 
+    @Test
+    void shouldNotLetARecordProducedStraightToTheLogClaimToBeAFork() {
+        String session = "fork-direct-" + UUID.randomUUID();
+        Kafka.sendStructured(session, """
+                {"specversion":"1.0","id":"%s-fork","source":"agent://kafka","type":"agentstate.session.forked",
+                 "subject":"%s","data":{"sourceSessionId":"elsewhere","sourceVersion":5,"state":{"messages":[],
+                 "messageCount":0,"toolCalls":{},"scopes":{"shared":{"admin":true}}}}}""".formatted(session, session));
+        Kafka.sendStructured(session, message(session, session + "-1", "first"));
+
+        List<ConsumerRecord<String, byte[]>> dead = Kafka.readAll(Kafka.DEAD_LETTERS, Set.of(session), 1,
+                Duration.ofSeconds(30));
+        assertThat(dead).hasSize(1);
+        assertThat(new String(dead.get(0).headers().lastHeader(DeadLetterLog.REASON).value(), StandardCharsets.UTF_8))
+                .startsWith("reserved type agentstate.session.forked");
+        // the session starts with the next record, at version 1, with nothing of the claimed state
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> given().when().get("/sessions/{id}", session)
+                .then().statusCode(200).body("version", equalTo(1)).body("scopes.size()", equalTo(0)));
+    }
+
     private static String message(String session, String id, String content) {
         return """
                 {"specversion":"1.0","id":"%s","source":"agent://kafka","type":"agentstate.message.appended",
