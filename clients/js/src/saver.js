@@ -87,6 +87,9 @@ function jsonBytes(value) {
   return Buffer.byteLength(JSON.stringify(value), "utf8");
 }
 
+/** The type of a blob that records a channel version without a value. */
+const EMPTY = "empty";
+
 /**
  * How a serialised value is stored in an event: `{text}`, the bytes as a
  * string, when the serde type is "json", the bytes are UTF-8 text that
@@ -447,16 +450,15 @@ class ThreadIndex {
       blobs: new Map(),
     };
     for (const blob of Array.isArray(data.blobs) ? data.blobs : []) {
-      if (typeof blob?.channel !== "string" || typeof blob.type !== "string" || !hasStoredValue(blob)) {
-        continue;
-      }
+      if (typeof blob?.channel !== "string" || typeof blob.type !== "string") continue;
+      if (blob.type !== EMPTY && !hasStoredValue(blob)) continue;
       /** @type {BlobRecord} */
       const stored = {
         checkpointId: record.id,
         channel: blob.channel,
         vkey: versionKey(blob.version),
         type: blob.type,
-        ...(typeof blob.text === "string" ? { text: blob.text } : { value: blob.value }),
+        ...(blob.type === EMPTY ? {} : typeof blob.text === "string" ? { text: blob.text } : { value: blob.value }),
       };
       record.blobs.set(stored.channel, stored);
       let byVersion = index.blobs.get(stored.channel);
@@ -653,9 +655,14 @@ export class AgentStateSaver extends BaseCheckpointSaver {
     const { channel_values: values, ...rest } = copyCheckpoint(checkpoint);
     const blobs = [];
     for (const [channel, version] of Object.entries(newVersions ?? {})) {
-      if (!hasOwn(values, channel)) continue;
       assertStorableText("Failed to put checkpoint: channel name", channel);
       assertStorableText(`Failed to put checkpoint: version of channel ${JSON.stringify(channel)}`, version);
+      if (!hasOwn(values, channel)) {
+        // a channel bumped but left without a value (a trigger consumed): said so, as PostgresSaver does, so that a
+        // value another fork stored under the same integer version is not taken for this checkpoint's
+        blobs.push({ channel, version, type: EMPTY });
+        continue;
+      }
       const [type, bytes] = await this.serde.dumpsTyped(values[channel]);
       blobs.push({ channel, version, type, ...encodeValue(type, bytes) });
     }
@@ -869,7 +876,7 @@ export class AgentStateSaver extends BaseCheckpointSaver {
     for (const [channel, version] of Object.entries(checkpoint.channel_versions)) {
       if (channels && !channels.has(channel)) continue;
       const blob = thread.resolveBlob(index, record, channel, version);
-      if (blob) setOwn(values, channel, await this.serde.loadsTyped(blob.type, decodeValue(blob)));
+      if (blob && blob.type !== EMPTY) setOwn(values, channel, await this.serde.loadsTyped(blob.type, decodeValue(blob)));
     }
     checkpoint.channel_values = values;
     if (checkpoint.v < 4 && record.parentId !== null && (!channels || channels.has(TASKS))) {

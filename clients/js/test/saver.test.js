@@ -227,6 +227,20 @@ describe("AgentStateSaver", () => {
     expect((await saver.getTuple(rightConfig))?.parentConfig?.configurable?.checkpoint_id).toBe(root.id);
   });
 
+  it("leaves a channel empty in the fork that bumped it without a value, whatever another fork stored", async () => {
+    const threadId = `empty-${uuid6(-1)}`;
+    const root = checkpointWith({ trigger: "go" }, 1);
+    const rootConfig = await saver.put({ configurable: { thread_id: threadId } }, root, meta, { trigger: 1 });
+    // one fork writes the trigger again at version 2; the other consumes it (version 2, no value), as a node run does
+    const left = { ...checkpointWith({ trigger: "again" }, 2) };
+    const right = { ...checkpointWith({}, 1), channel_versions: { trigger: 2 } };
+    const leftConfig = await saver.put(rootConfig, left, meta, { trigger: 2 });
+    const rightConfig = await saver.put(rootConfig, right, meta, { trigger: 2 });
+
+    expect((await saver.getTuple(leftConfig))?.checkpoint.channel_values).toEqual({ trigger: "again" });
+    expect((await saver.getTuple(rightConfig))?.checkpoint.channel_values).toEqual({});
+  });
+
   it("erases a thread with deleteThread, and accepts erasing it twice", async () => {
     const threadId = `erase-${uuid6(-1)}`;
     await saver.put({ configurable: { thread_id: threadId } }, checkpointWith({ a: 1 }), meta, { a: 1 });
