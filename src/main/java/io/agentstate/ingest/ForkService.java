@@ -13,7 +13,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.agentstate.event.EventBatch;
 import io.agentstate.event.EventCodec;
+import io.agentstate.event.EventData;
 import io.agentstate.event.EventType;
+import io.agentstate.event.InvalidEventException;
 import io.agentstate.event.Text;
 import io.agentstate.ledger.Decision;
 import io.agentstate.ledger.SessionKey;
@@ -33,6 +35,9 @@ import io.smallrye.mutiny.Uni;
 public class ForkService {
 
     static final String SOURCE = "agent://agent-state/api";
+
+    // the session-id limit of the event contract (EventCodec's id pattern)
+    private static final int MAX_SESSION_ID = 128;
 
     private final SessionReader reader;
     private final IngestService ingest;
@@ -58,7 +63,7 @@ public class ForkService {
     public Uni<Forked> fork(String tenant, String sourceSessionId, Long version, String newSessionId,
             String idempotencyKey) {
         EventCodec.checkSessionId(sourceSessionId);
-        String target = newSessionId != null ? newSessionId : sourceSessionId + "-fork-" + UUID.randomUUID();
+        String target = newSessionId != null ? newSessionId : freshId(sourceSessionId);
         EventCodec.checkSessionId(target);
         if (target.equals(sourceSessionId)) {
             throw ProblemException.badRequest("newSessionId must differ from the session forked");
@@ -69,13 +74,41 @@ public class ForkService {
                     if (found.elsewhere()) {
                         throw IngestService.keyReusedOnAnotherSession(idempotencyKey);
                     }
-                    return found.here().map(d -> new Forked(target, eventId, sourceSessionId,
-                            d.firstVersion() != null ? d.firstVersion() - 1 : 0, Optional.of(d.asDuplicate())));
-                });
+                    return found.here();
+                })
+                        .chain(found -> found.isEmpty() ? Uni.createFrom().item(Optional.<Forked> empty())
+                                : repeated(tenant, target, eventId, sourceSessionId, version, found.get()).map(Optional::of));
         SessionKey source = new SessionKey(tenant, sourceSessionId);
         return repeat.chain(known -> known.isPresent() ? Uni.createFrom().item(known.get())
                 : sourceState(source, version)
                         .chain(state -> append(tenant, target, eventId, state)));
+    }
+
+    // A key already decided answers with its decision, but only for the same fork: the recorded event names its source
+    // and version, and a request naming others under that key is another request (422), as for any append.
+    private Uni<Forked> repeated(String tenant, String target, String eventId, String sourceSessionId, Long version,
+            Decision decision) {
+        if (decision.firstVersion() == null) {
+            return Uni.createFrom().item(new Forked(target, eventId, sourceSessionId, version != null ? version : 0,
+                    Optional.of(decision.asDuplicate())));
+        }
+        return reader.eventAt(new SessionKey(tenant, target), decision.firstVersion())
+                .map(event -> {
+                    if (!(event.payload() instanceof EventData.SessionForked fork)
+                            || !fork.sourceSessionId().equals(sourceSessionId)
+                            || (version != null && version != fork.sourceVersion())) {
+                        throw IngestService.keyReused(eventId);
+                    }
+                    return new Forked(target, eventId, fork.sourceSessionId(), fork.sourceVersion(),
+                            Optional.of(decision.asDuplicate()));
+                });
+    }
+
+    // <source>-fork-<8 hex>, or fork-<uuid> when that would pass the id limit (a fork of a fork of a fork ...)
+    private static String freshId(String sourceSessionId) {
+        String suffix = UUID.randomUUID().toString().substring(0, 8);
+        String id = sourceSessionId + "-fork-" + suffix;
+        return id.length() <= MAX_SESSION_ID ? id : "fork-" + UUID.randomUUID();
     }
 
     private Uni<SessionState> sourceState(SessionKey source, Long version) {
@@ -92,7 +125,15 @@ public class ForkService {
                     + " bytes (agent-state.ingest.max-event-bytes); fork an earlier version or raise the limit"));
         }
         // expected version 0: the new session must not exist yet
-        EventBatch batch = codec.decodeRequest(target, body, tenant, null, 0L, Instant.now());
+        EventBatch batch;
+        try {
+            batch = codec.decodeRequest(target, body, tenant, null, 0L, Instant.now());
+        } catch (InvalidEventException e) {
+            // the fork event nests the state a few levels deeper than the events that built it
+            throw ProblemException.unprocessable("not-forkable", "Not forkable", "the state of session "
+                    + Text.bounded(state.sessionId(), Text.MAX_ID) + " at version " + state.version()
+                    + " cannot be carried in one fork event: " + e.getMessage());
+        }
         return ingest.append(batch)
                 .map(result -> new Forked(target, eventId, state.sessionId(), state.version(), result.decision()));
     }

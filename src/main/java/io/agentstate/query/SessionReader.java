@@ -146,6 +146,11 @@ public class SessionReader {
                                         : Uni.createFrom().item(state)));
     }
 
+    /** The session's first version: 1, or for a fork the version after the one it copied. */
+    public Uni<Long> firstVersion(SessionKey session) {
+        return archive.firstVersion(session);
+    }
+
     private Uni<SessionState> outOfRange(SessionKey session, long version, long last) {
         return archive.firstVersion(session)
                 .chain(first -> Uni.createFrom().failure(ProblemException.notFound("session "

@@ -26,6 +26,7 @@ import io.agentstate.platform.RedisSubscription;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.redis.client.Redis;
 
@@ -118,8 +119,15 @@ public class VersionFeed {
             add(follower);
             downstream.onSubscribe(follower);
             // registered before the current version is read, so nothing announced meanwhile is missed
+            // a resuming client below a fork's first version resumes from there: the versions before it are the
+            // source's, and this session never had them
             reader.current(session)
-                    .subscribe().with(state -> follower.begin(state.version(), lastEventId), follower::fail);
+                    .chain(state -> lastEventId == null || lastEventId >= state.version()
+                            ? Uni.createFrom().item(new long[] { state.version(), lastEventId == null ? -1 : lastEventId })
+                            : reader.firstVersion(session).map(first -> new long[] { state.version(),
+                                    Math.max(lastEventId, first - 1) }))
+                    .subscribe().with(start -> follower.begin(start[0], lastEventId == null ? null : start[1]),
+                            follower::fail);
         });
     }
 
@@ -196,9 +204,11 @@ public class VersionFeed {
         private final AtomicLong requested = new AtomicLong();
         private final AtomicInteger wip = new AtomicInteger();
         private final AtomicLong known = new AtomicLong();
-        // the newest version a refusal was announced at, -1 for none; refusedSent only touched inside drain()
+        // refusals announced (a count, so repeats at one version are each noticed) and the newest version one met;
+        // refusalsSent only touched inside drain()
+        private final AtomicLong refusals = new AtomicLong();
         private final AtomicLong refusedAt = new AtomicLong(-1);
-        private long refusedSent = -1;
+        private long refusalsSent;
         private final AtomicBoolean done = new AtomicBoolean();
         private volatile boolean started;
         private volatile boolean heartbeatDue;
@@ -243,6 +253,7 @@ public class VersionFeed {
 
         void refused(long version) {
             refusedAt.accumulateAndGet(version, Math::max);
+            refusals.incrementAndGet();
             drain();
         }
 
@@ -321,17 +332,18 @@ public class VersionFeed {
                 }
                 while (started && !done.get() && requested.get() > 0) {
                     Signal next;
-                    long refusal = refusedAt.get();
+                    long refused = refusals.get();
                     if (sent < known.get()) {
                         // any write proves the client is reading and keeps proxies awake: no heartbeat needed
                         heartbeatDue = false;
                         sent++;
                         next = new Version(sent);
-                    } else if (refusal > refusedSent) {
-                        // after the versions it may follow, so a client reading the timeline from there finds it
+                    } else if (refused > refusalsSent) {
+                        // after the versions it may follow, so a client reading the timeline from there finds it; the
+                        // refusals since the last notice are one notice
                         heartbeatDue = false;
-                        refusedSent = refusal;
-                        next = new Refused(refusal);
+                        refusalsSent = refused;
+                        next = new Refused(refusedAt.get());
                     } else if (heartbeatDue) {
                         heartbeatDue = false;
                         next = HEARTBEAT;

@@ -192,7 +192,7 @@ const TABS = [['timeline', 'Timeline'], ['travel', 'Time travel'], ['tools', 'To
 
 async function sessionPage(sessionId, tab, arg, params) {
     const [current, forks] = await Promise.all([api(`/sessions/${enc(sessionId)}`),
-        api(`/sessions/${enc(sessionId)}/events?type=agentstate.session.forked&limit=1`)]);
+        api(`/sessions/${enc(sessionId)}/events?type=agentstate.session.forked&limit=20`)]);
     // a fork's first entry says where it came from; its versions start after the one it copied
     const forked = forks.entries.find((entry) => entry.version);
     const origin = forked && forked.event.data ? forked.event.data : null;
@@ -294,8 +294,15 @@ async function timeline(sessionId, body, params) {
     more.addEventListener('click', () => load().catch(failed));
     // new versions and refusals arrive at the end; the entries from the last shown version on are fetched (refusals in
     // between included, the ones already shown skipped)
+    const bar = h('div', { class: 'bar' }, filters);
+    body.append(bar,
+        h('table', { class: 'timeline', 'data-test': 'timeline' }, h('thead', {}, h('tr', {},
+            ['version', 'outcome', 'type', 'source', 'time', 'what', 'event id'].map((c) => h('th', {}, c)))), rows),
+        more);
+    await load();
+    // followed once the first page is shown, so what the stream announces is measured against it
     let catchingUp = Promise.resolve();
-    const live = follow(sessionId, (version, refused) => {
+    bar.append(follow(sessionId, (version, refused) => {
         // oldest first with older pages still to read: More reaches them
         if ((refused ? version < lastVersion : version <= lastVersion) || (cursor && !newest)) return;
         catchingUp = catchingUp.then(async () => {
@@ -307,12 +314,7 @@ async function timeline(sessionId, body, params) {
                 page.entries.forEach((entry) => add(entry, true));
             }
         }).catch(failed);
-    });
-    body.append(h('div', { class: 'bar' }, filters, live),
-        h('table', { class: 'timeline', 'data-test': 'timeline' }, h('thead', {}, h('tr', {},
-            ['version', 'outcome', 'type', 'source', 'time', 'what', 'event id'].map((c) => h('th', {}, c)))), rows),
-        more);
-    await load();
+    }));
     if (!rows.children.length) rows.append(h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No entries.')));
 }
 
@@ -354,6 +356,17 @@ function forkForm(sessionId, version) {
                 headers: { 'Content-Type': 'application/json' },
                 body: JSON.stringify(newSessionId ? { version, newSessionId } : { version }),
             });
+            // not decided within the service's wait: its decision is polled before the fork is opened
+            for (let tries = 0; forked.outcome === 'pending'; tries++) {
+                if (tries > 60) throw new Error(`the fork into ${forked.sessionId} is still pending; reload later`);
+                await new Promise((resolve) => setTimeout(resolve, 500));
+                const decided = await api(`/sessions/${enc(forked.sessionId)}/events/${enc(forked.eventId)}`)
+                    .catch((error) => (error instanceof ApiError && error.status === 404 ? null : Promise.reject(error)));
+                if (decided && decided.outcome !== 'accepted' && decided.outcome !== 'duplicate') {
+                    throw new Error(`the fork was refused: ${decided.reason}`);
+                }
+                if (decided) forked.outcome = decided.outcome;
+            }
             location.hash = `#/s/${enc(forked.sessionId)}/timeline`;
         } catch (error) {
             failed(error);

@@ -117,6 +117,48 @@ class ForkTest {
     }
 
     @Test
+    void shouldRefuseAKeyReusedForAnotherFork() {
+        String source = conversation();
+        String body = "{\"version\":2,\"newSessionId\":\"" + source + "-keyed\"}";
+        fork(source, body, source + "-key").then().statusCode(201);
+        fork(source, "{\"version\":3,\"newSessionId\":\"" + source + "-keyed\"}", source + "-key").then()
+                .statusCode(422).body("type", containsString("idempotency-key-reused"));
+        fork(source, "{\"newSessionId\":\"" + source + "-keyed\"}", source + "-key").then().statusCode(200)
+                .body("forkedFrom.version", equalTo(2));
+    }
+
+    @Test
+    void shouldNameAForkOfALongIdWithinTheIdLimit() {
+        String source = "f".repeat(90) + "-" + UUID.randomUUID();
+        append(source, "long-" + UUID.randomUUID(), null, message("user", "hello")).then().statusCode(201);
+        String fork = fork(source, "{}", null).then().statusCode(201).extract().jsonPath().getString("sessionId");
+        assertThat(fork).hasSizeLessThanOrEqualTo(128).startsWith("fork-");
+        String shortSource = "short-" + UUID.randomUUID().toString().substring(0, 8);
+        append(shortSource, shortSource + "-1", null, message("user", "hello")).then().statusCode(201);
+        assertThat(fork(shortSource, "{}", null).then().statusCode(201).extract().jsonPath().getString("sessionId"))
+                .startsWith(shortSource + "-fork-");
+    }
+
+    @Test
+    void shouldAnswer422ForAStateNestedTooDeepToCarry() {
+        String source = "deep-" + UUID.randomUUID();
+        // the deepest scope document the service takes in a patch; the fork event nests it two levels deeper
+        int depth = 40;
+        while (append(source, source + "-" + depth, null, """
+                {"source":"agent://planner","type":"agentstate.state.patched","data":{"scope":"shared","patch":%s}}"""
+                .formatted(nested(depth))).statusCode() != 201) {
+            depth--;
+            assertThat(depth).as("some nesting is accepted").isGreaterThan(1);
+        }
+        fork(source, "{}", null).then().statusCode(422).body("type", containsString("not-forkable"))
+                .body("detail", containsString("cannot be carried in one fork event"));
+    }
+
+    private static String nested(int depth) {
+        return "{\"a\":".repeat(depth) + "1" + "}".repeat(depth);
+    }
+
+    @Test
     void shouldRefuseWhatCannotBeForked() {
         String source = conversation();
         fork(source, "{\"version\":12}", null).then().statusCode(404).body("detail", containsString("versions 1 to 11"));

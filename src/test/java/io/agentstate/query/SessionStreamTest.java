@@ -193,15 +193,35 @@ class SessionStreamTest {
                 .body("{\"source\":\"agent://stream-test\",\"type\":\"agentstate.message.appended\","
                         + "\"data\":{\"role\":\"user\",\"content\":\"late\"}}")
                 .when().post("/sessions/{id}/events", id).then().statusCode(409);
-        await().atMost(WAIT).untilAsserted(() -> assertThat(client.events).contains("refused"));
+        await().atMost(WAIT).untilAsserted(() -> assertThat(client.events).containsExactly("refused"));
         assertThat(client.data).contains("{\"sessionId\":\"" + id + "\",\"sessionVersion\":2}");
         assertThat(client.versions).containsExactly(2L);
+        // a second refusal at the same version is told too
+        given().contentType(ContentType.JSON).header("Idempotency-Key", id + "-stale-again").header("If-Match", "1")
+                .body("{\"source\":\"agent://stream-test\",\"type\":\"agentstate.message.appended\","
+                        + "\"data\":{\"role\":\"user\",\"content\":\"later\"}}")
+                .when().post("/sessions/{id}/events", id).then().statusCode(409);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(client.events).containsExactly("refused", "refused"));
 
         append(id, 3);
         await().atMost(WAIT).untilAsserted(() -> assertThat(client.versions).containsExactly(2L, 3L));
         // resuming from the last id sees the versions only, as before
         SseClient resumed = open(id, "2");
         await().atMost(WAIT).untilAsserted(() -> assertThat(resumed.versions).containsExactly(3L));
+    }
+
+    @Test
+    void shouldResumeAForkFromItsFirstVersionNeverBefore() {
+        String id = "forked-" + UUID.randomUUID();
+        append(id, 1);
+        append(id, 2);
+        String fork = id + "-fork";
+        given().contentType(ContentType.JSON).body("{\"version\":2,\"newSessionId\":\"" + fork + "\"}")
+                .post("/sessions/{id}/fork", id).then().statusCode(201);
+        SseClient resumed = open(fork, "0");
+        await().atMost(WAIT).untilAsserted(() -> assertThat(resumed.versions).containsExactly(3L));
+        SseClient fresh = open(fork, null);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(fresh.versions).containsExactly(3L));
     }
 
     @Test
