@@ -114,6 +114,8 @@ export declare class AgentStateClient {
   awaitDecision(sessionId: string, eventId: string, options?: { idempotencyKey?: string }): Promise<any>;
   /** Every entry of a session's timeline, oldest first; `[]` when it has no event. */
   readTimeline(sessionId: string): Promise<TimelineEntry[]>;
+  /** The session's current state (`GET /sessions/{id}`), or null when it has no event. */
+  readState(sessionId: string): Promise<any | null>;
   /** Ids of the tenant's sessions that start with `prefix`. */
   listSessionIds(prefix: string): Promise<string[]>;
   /**

@@ -1,6 +1,9 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
   BaseCheckpointSaver,
+  BaseStore,
+  type Operation,
+  type OperationResults,
   type ChannelVersions,
   type Checkpoint,
   type CheckpointListOptions,
@@ -73,4 +76,25 @@ export declare class AgentStateSaver extends BaseCheckpointSaver<number> {
     config: RunnableConfig;
     channels: string[];
   }): Promise<Record<string, DeltaChannelHistory>>;
+}
+
+/** The `source` of the store's events. */
+export declare const STORE_SOURCE: "agent://langgraph-store";
+
+export interface AgentStateStoreOptions extends AgentStateClientOptions {
+  /** Prefix of every session id (default "lgs-"). */
+  sessionPrefix?: string;
+}
+
+/**
+ * A LangGraph `BaseStore` on agent-state: one session per namespace, items as fields of its `shared` scope, written
+ * by conditional `agentstate.state.patched` events. Behaves as `InMemoryStore` without an index.
+ */
+export declare class AgentStateStore extends BaseStore {
+  constructor(options: AgentStateStoreOptions);
+  readonly sessionPrefix: string;
+  readonly client: AgentStateClient;
+  /** The session that holds a namespace: `<prefix>n.<labels>` or `<prefix>h.<sha256 hex, 40>`. */
+  sessionIdFor(namespace: string[]): string;
+  batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>>;
 }

@@ -428,6 +428,24 @@ export class AgentStateClient {
   }
 
   /**
+   * A session's current state (`GET /sessions/{id}`), or null when it has no
+   * event.
+   *
+   * @param {string} sessionId
+   * @returns {Promise<any | null>}
+   */
+  async readState(sessionId) {
+    assertServiceId("session id", sessionId);
+    const res = await this.request("GET", `/sessions/${sessionId}`);
+    if (res.status === 404) {
+      await discard(res);
+      return null;
+    }
+    if (!res.ok) throw await errorFrom(res, `reading session ${sessionId}`);
+    return readJson(res);
+  }
+
+  /**
    * Every timeline entry of a session, oldest first. A session without any
    * event (404) reads as empty.
    *

@@ -24,3 +24,4 @@ export {
   AGENTS_EVENT_SOURCE,
 } from "./session.js";
 export { AgentStateClient, AgentStateError } from "./client.js";
+export { AgentStateStore, STORE_SOURCE } from "./store.js";

@@ -1,0 +1,265 @@
+import { createHash, randomUUID } from "node:crypto";
+import { BaseStore, InvalidNamespaceError, validateNamespace } from "@langchain/langgraph-checkpoint";
+import { AgentStateClient, AgentStateError, ID_PATTERN, assertStorableText } from "./client.js";
+
+/** The source of the store's events. */
+export const STORE_SOURCE = "agent://langgraph-store";
+
+const MAX_ID_LENGTH = 128;
+const NAMED = "n.";
+const HASHED = "h.";
+const SCOPE = "shared";
+const MAX_ATTEMPTS = 30;
+
+/**
+ * A namespace label in the session-id alphabet: letters, digits, `_` and `-`
+ * as they are, any other UTF-8 byte as `@xx`. Labels never hold `.`, which
+ * joins them.
+ *
+ * @param {string} label
+ */
+function encodeLabel(label) {
+  let out = "";
+  for (const byte of Buffer.from(label, "utf8")) {
+    const ch = String.fromCharCode(byte);
+    out += /[A-Za-z0-9_-]/.test(ch) ? ch : `@${byte.toString(16).padStart(2, "0")}`;
+  }
+  return out;
+}
+
+/** @param {string} encoded */
+function decodeLabel(encoded) {
+  const bytes = [];
+  for (let i = 0; i < encoded.length; i += 1) {
+    if (encoded[i] === "@") {
+      bytes.push(parseInt(encoded.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      bytes.push(encoded.charCodeAt(i));
+    }
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
+
+/** The operators of LangGraph's store filters, with `InMemoryStore`'s meaning. */
+function matches(itemValue, filterValue) {
+  const operators = ["$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin"];
+  if (typeof filterValue === "object" && filterValue !== null && Object.keys(filterValue).every((k) => operators.includes(k))) {
+    return Object.entries(filterValue).every(([op, value]) => {
+      switch (op) {
+        case "$eq": return itemValue === value;
+        case "$ne": return itemValue !== value;
+        case "$gt": return Number(itemValue) > Number(value);
+        case "$gte": return Number(itemValue) >= Number(value);
+        case "$lt": return Number(itemValue) < Number(value);
+        case "$lte": return Number(itemValue) <= Number(value);
+        case "$in": return Array.isArray(value) ? value.includes(itemValue) : false;
+        case "$nin": return Array.isArray(value) ? !value.includes(itemValue) : true;
+        default: return false;
+      }
+    });
+  }
+  return itemValue === filterValue;
+}
+
+/** Whether a namespace meets a `listNamespaces` match condition (`*` matches any label). */
+function meets(condition, namespace) {
+  const { matchType, path } = condition;
+  if (path.length > namespace.length) return false;
+  const offset = matchType === "suffix" ? namespace.length - path.length : 0;
+  if (matchType !== "prefix" && matchType !== "suffix") throw new Error(`Unsupported match type: ${matchType}`);
+  return path.every((label, i) => label === "*" || namespace[offset + i] === label);
+}
+
+/**
+ * @typedef {object} AgentStateStoreOptions
+ * @property {string | URL} baseUrl   agent-state base URL, e.g. http://localhost:8080
+ * @property {string} [apiKey]        sent as `X-API-Key`
+ * @property {string} [token]         sent as `Authorization: Bearer …`
+ * @property {string} [sessionPrefix] prefix of every session id (default "lgs-")
+ * @property {typeof fetch} [fetch]
+ * @property {number} [maxRetries]
+ * @property {number} [requestTimeoutMs]
+ * @property {number} [pendingTimeoutMs]
+ */
+
+/**
+ * A LangGraph `BaseStore` (long-term memory across threads) on agent-state:
+ * each namespace is a session, each item a field of its `shared` scope
+ * (`items.<key>` = `{v: JSON text of the value, c: createdAt, u: updatedAt}`),
+ * written by `agentstate.state.patched` events conditional on the version
+ * read, so concurrent writers never lose each other's items. Encrypted,
+ * tenant-scoped, versioned and audited like every session; the timeline shows
+ * every put and delete.
+ *
+ * Behaves as `InMemoryStore` without an index: `search` filters and pages,
+ * its `query` is not used for ranking (scores are undefined).
+ */
+export class AgentStateStore extends BaseStore {
+  /** @param {AgentStateStoreOptions} options */
+  constructor(options) {
+    super();
+    const { baseUrl, apiKey, token, sessionPrefix = "lgs-" } = options ?? {};
+    if (typeof sessionPrefix !== "string" || !/^[A-Za-z0-9._:@-]{0,64}$/.test(sessionPrefix)) {
+      throw new Error(`AgentStateStore: sessionPrefix ${JSON.stringify(sessionPrefix)} may only use [A-Za-z0-9._:@-], at most 64`);
+    }
+    /** Prefix of every session id this store uses. */
+    this.sessionPrefix = sessionPrefix;
+    /** The HTTP client. */
+    this.client = new AgentStateClient({
+      baseUrl,
+      apiKey,
+      token,
+      fetch: options?.fetch,
+      maxRetries: options?.maxRetries,
+      requestTimeoutMs: options?.requestTimeoutMs,
+      pendingTimeoutMs: options?.pendingTimeoutMs,
+    });
+  }
+
+  /**
+   * The session that holds a namespace: `<prefix>n.<label>.<label>…` (labels
+   * escaped into the session-id alphabet), or `<prefix>h.<sha256>` when that
+   * is longer than a session id may be.
+   *
+   * @param {string[]} namespace
+   */
+  sessionIdFor(namespace) {
+    const named = `${this.sessionPrefix}${NAMED}${namespace.map(encodeLabel).join(".")}`;
+    if (named.length <= MAX_ID_LENGTH && ID_PATTERN.test(named)) return named;
+    const digest = createHash("sha256").update(namespace.join("\u0000"), "utf8").digest("hex").slice(0, 40);
+    return `${this.sessionPrefix}${HASHED}${digest}`;
+  }
+
+  /** @param {import("@langchain/langgraph-checkpoint").Operation[]} operations */
+  async batch(operations) {
+    /** @type {Map<string, Promise<any>>} states read in this batch, by session id */
+    const reads = new Map();
+    const read = (sessionId) => {
+      if (!reads.has(sessionId)) reads.set(sessionId, this.client.readState(sessionId));
+      return reads.get(sessionId);
+    };
+    /** @type {Map<string, { namespace: string[], ops: Map<string, any> }>} */
+    const puts = new Map();
+    const results = [];
+    for (const op of operations) {
+      if ("namespace" in op) validateNamespace(op.namespace, { allowReservedRoot: true });
+      if ("namespacePrefix" in op) {
+        results.push(await this.#search(op, read));
+      } else if ("matchConditions" in op || (!("namespace" in op) && !("key" in op))) {
+        results.push(await this.#listNamespaces(op, read));
+      } else if ("value" in op) {
+        if (op.value !== null && (typeof op.value !== "object" || Array.isArray(op.value))) {
+          throw new TypeError(`AgentStateStore: the value of ${op.key} must be an object or null`);
+        }
+        assertStorableText("AgentStateStore: key", op.key);
+        op.namespace.forEach((label) => assertStorableText("AgentStateStore: namespace label", label));
+        const sessionId = this.sessionIdFor(op.namespace);
+        if (!puts.has(sessionId)) puts.set(sessionId, { namespace: op.namespace, ops: new Map() });
+        puts.get(sessionId).ops.set(op.key, op);
+        results.push(null);
+      } else {
+        const state = await read(this.sessionIdFor(op.namespace));
+        results.push(this.#item(op.namespace, op.key, state));
+      }
+    }
+    // writes land after the reads of the batch, as in InMemoryStore; the last put of a key wins
+    for (const [sessionId, { namespace, ops }] of puts) await this.#write(sessionId, namespace, [...ops.values()]);
+    return results;
+  }
+
+  /** @returns {import("@langchain/langgraph-checkpoint").Item | null} */
+  #item(namespace, key, state) {
+    const stored = state?.scopes?.[SCOPE]?.items?.[key];
+    if (!stored || typeof stored.v !== "string") return null;
+    return { namespace, key, value: JSON.parse(stored.v), createdAt: new Date(stored.c), updatedAt: new Date(stored.u) };
+  }
+
+  #items(namespace, state) {
+    const items = state?.scopes?.[SCOPE]?.items ?? {};
+    return Object.keys(items).map((key) => this.#item(namespace, key, state)).filter((item) => item !== null);
+  }
+
+  // One conditional write per namespace: read its version, patch its items, retry on a lost race.
+  async #write(sessionId, namespace, ops) {
+    for (let attempt = 0; ; attempt += 1) {
+      const state = await this.client.readState(sessionId);
+      const now = new Date().toISOString();
+      const current = state?.scopes?.[SCOPE]?.items ?? {};
+      /** @type {Record<string, unknown>} */
+      const items = {};
+      for (const op of ops) {
+        if (op.value === null) {
+          if (current[op.key]) items[op.key] = null;
+        } else {
+          items[op.key] = { v: JSON.stringify(op.value), c: current[op.key]?.c ?? now, u: now };
+        }
+      }
+      if (Object.keys(items).length === 0) return;
+      const patch = state ? { items } : { namespace, items };
+      try {
+        await this.client.appendEvent(sessionId, `lgs-${randomUUID()}`, {
+          source: STORE_SOURCE,
+          type: "agentstate.state.patched",
+          data: { scope: SCOPE, patch },
+        }, { ifMatch: state?.version ?? 0 });
+        return;
+      } catch (err) {
+        if (!(err instanceof AgentStateError) || err.status !== 409 || attempt + 1 >= MAX_ATTEMPTS) throw err;
+        // another writer took the version: read again after a short, jittered pause
+        await new Promise((resolve) => setTimeout(resolve, Math.min(20 * (attempt + 1), 200) * Math.random()));
+      }
+    }
+  }
+
+  // Every namespace of this store, with its session id, sorted as InMemoryStore sorts them.
+  async #namespaces(read) {
+    const ids = await this.client.listSessionIds(this.sessionPrefix);
+    const found = [];
+    for (const id of ids) {
+      const rest = id.slice(this.sessionPrefix.length);
+      if (rest.startsWith(NAMED)) {
+        found.push({ id, namespace: rest.slice(NAMED.length).split(".").map(decodeLabel) });
+      } else if (rest.startsWith(HASHED)) {
+        const namespace = (await read(id))?.scopes?.[SCOPE]?.namespace;
+        if (Array.isArray(namespace)) found.push({ id, namespace });
+      }
+    }
+    return found.sort((a, b) => a.namespace.join(":").localeCompare(b.namespace.join(":")));
+  }
+
+  async #search(op, read) {
+    validateNamespace(op.namespacePrefix, { allowEmpty: true, allowReservedRoot: true });
+    const prefix = op.namespacePrefix;
+    const candidates = [];
+    for (const { id, namespace } of await this.#namespaces(read)) {
+      if (prefix.some((label, i) => namespace[i] !== label)) continue;
+      for (const item of this.#items(namespace, await read(id))) {
+        if (!op.filter || Object.entries(op.filter).every(([field, wanted]) => matches(item.value[field], wanted))) {
+          candidates.push({ ...item, score: undefined });
+        }
+      }
+    }
+    const offset = op.offset ?? 0;
+    return candidates.slice(offset, offset + (op.limit ?? 10));
+  }
+
+  async #listNamespaces(op, read) {
+    let namespaces = (await this.#namespaces(read)).map((n) => n.namespace);
+    if (op.matchConditions?.length) namespaces = namespaces.filter((ns) => op.matchConditions.every((c) => meets(c, ns)));
+    if (op.maxDepth !== undefined) {
+      const seen = new Set();
+      namespaces = namespaces.map((ns) => ns.slice(0, op.maxDepth)).filter((ns) => {
+        const key = ns.join("\u0000");
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
+      namespaces.sort((a, b) => a.join(":").localeCompare(b.join(":")));
+    }
+    const offset = op.offset ?? 0;
+    return namespaces.slice(offset, offset + (op.limit ?? namespaces.length));
+  }
+}
+
+export { InvalidNamespaceError };
