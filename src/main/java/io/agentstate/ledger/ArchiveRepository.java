@@ -198,6 +198,16 @@ public class ArchiveRepository {
                 .map(rows -> rows.iterator().next().getLong("version"));
     }
 
+    // The type and source filters, spelled out per call rather than as "($9 IS NULL OR type = $9)": a generic plan of
+    // that form could not use events_by_type. Each filter keeps its parameter referenced, so the four variants are four
+    // prepared statements with the same parameters.
+    private static final String FILTERS = "@FILTERS@";
+
+    private static String filtered(String sql, String type, String source) {
+        return sql.replace(FILTERS, (type == null ? "AND $9::text IS NULL" : "AND type = $9") + " AND "
+                + (source == null ? "$10::text IS NULL" : "source = $10"));
+    }
+
     /**
      * Up to {@code limit} timeline entries after a position, accepted and refused together in timeline order, filtered
      * by type and source when given.
@@ -207,18 +217,19 @@ public class ArchiveRepository {
         // One statement, so both halves come from one snapshot: read apart, a refusal made at version n could be seen
         // while version n itself (committed just before it) was not, and the cursor would then step over version n.
         // The refusals are paged by keyset over (after_version, log_partition, log_offset, event_id).
-        return prepared(session).chain(() -> pool.preparedQuery("SELECT * FROM ((SELECT 0 AS kind, "
+        return prepared(session).chain(() -> pool.preparedQuery(filtered("SELECT * FROM ((SELECT 0 AS kind, "
                 + "row_number() OVER (ORDER BY version) AS ord, "
                 + "version, version AS session_version, event_id, NULL AS outcome, NULL AS reason, log_partition, "
                 + "log_offset, payload, type, source, occurred_at FROM events WHERE tenant = $1 AND session_id = $2 AND version >= $3 "
-                + "AND ($9::text IS NULL OR type = $9) AND ($10::text IS NULL OR source = $10) ORDER BY version LIMIT $8) "
+                + FILTERS + " ORDER BY version LIMIT $8) "
                 + "UNION ALL (SELECT 1, row_number() OVER (ORDER BY after_version, log_partition, log_offset, event_id), "
                 + "NULL, after_version, event_id, outcome, reason, log_partition, log_offset, payload, type, source, "
                 + "occurred_at "
                 + "FROM rejections WHERE tenant = $1 AND session_id = $2 AND (after_version > $4 OR (after_version = $4 "
                 + "AND (log_partition, log_offset, event_id) > ($5::int, $6::bigint, $7::text))) "
-                + "AND ($9::text IS NULL OR type = $9) AND ($10::text IS NULL OR source = $10) "
-                + "ORDER BY after_version, log_partition, log_offset, event_id LIMIT $8)) AS page ORDER BY kind, ord")
+                + FILTERS + " "
+                + "ORDER BY after_version, log_partition, log_offset, event_id LIMIT $8)) AS page ORDER BY kind, ord",
+                type, source))
                 .execute(Tuple.from(Arrays.asList(session.tenant(), session.sessionId(), from.acceptedFrom(),
                         from.refusedAt(), from.logPartition(), from.logOffset(), from.eventId(), limit, type, source))))
                 .call(rows -> ownersIn(session, rows))
@@ -233,20 +244,20 @@ public class ArchiveRepository {
      */
     public Uni<List<TimelineEntry>> timelineBackwards(SessionKey session, TimelineBefore before, int limit, String type,
             String source) {
-        return prepared(session).chain(() -> pool.preparedQuery("SELECT * FROM ((SELECT 0 AS kind, "
+        return prepared(session).chain(() -> pool.preparedQuery(filtered("SELECT * FROM ((SELECT 0 AS kind, "
                 + "row_number() OVER (ORDER BY version DESC) AS ord, "
                 + "version, version AS session_version, event_id, NULL AS outcome, NULL AS reason, log_partition, "
                 + "log_offset, payload, type, source, occurred_at FROM events WHERE tenant = $1 AND session_id = $2 "
-                + "AND version < $3 AND ($9::text IS NULL OR type = $9) AND ($10::text IS NULL OR source = $10) "
+                + "AND version < $3 " + FILTERS + " "
                 + "ORDER BY version DESC LIMIT $8) "
                 + "UNION ALL (SELECT 1, row_number() OVER (ORDER BY after_version DESC, log_partition DESC, "
                 + "log_offset DESC, event_id DESC), NULL, after_version, event_id, outcome, reason, log_partition, "
                 + "log_offset, payload, type, source, occurred_at "
                 + "FROM rejections WHERE tenant = $1 AND session_id = $2 AND (after_version < $4 OR (after_version = $4 "
                 + "AND ($5::int IS NULL OR (log_partition, log_offset, event_id) < ($5::int, $6::bigint, $7::text)))) "
-                + "AND ($9::text IS NULL OR type = $9) AND ($10::text IS NULL OR source = $10) "
+                + FILTERS + " "
                 + "ORDER BY after_version DESC, log_partition DESC, log_offset DESC, event_id DESC LIMIT $8)) AS page "
-                + "ORDER BY kind, ord")
+                + "ORDER BY kind, ord", type, source))
                 .execute(Tuple.from(Arrays.asList(session.tenant(), session.sessionId(), before.acceptedBelow(),
                         before.refusedAt(), before.logPartition(), before.logOffset(), before.eventId(), limit, type,
                         source))))
