@@ -566,7 +566,7 @@ class ThreadIndex {
 export class AgentStateSaver extends BaseCheckpointSaver {
   /** @param {AgentStateSaverOptions} options */
   constructor(options) {
-    const { baseUrl, apiKey, token, sessionPrefix = "lg-", serde } = options ?? {};
+    const { sessionPrefix = "lg-", serde } = options ?? {};
     super(serde);
     if (typeof sessionPrefix !== "string" || !SESSION_PREFIX.test(sessionPrefix)) {
       throw new Error(
@@ -580,16 +580,8 @@ export class AgentStateSaver extends BaseCheckpointSaver {
     }
     /** Prefix of every session id this saver uses. */
     this.sessionPrefix = sessionPrefix;
-    /** The HTTP client (exposed for tooling and tests). */
-    this.client = new AgentStateClient({
-      baseUrl,
-      apiKey,
-      token,
-      fetch: options?.fetch,
-      maxRetries: options?.maxRetries,
-      requestTimeoutMs: options?.requestTimeoutMs,
-      pendingTimeoutMs: options?.pendingTimeoutMs,
-    });
+    /** The HTTP client (exposed for tooling and tests); it takes baseUrl, apiKey, token, fetch and the timeouts. */
+    this.client = new AgentStateClient(options);
   }
 
   /**

@@ -475,7 +475,7 @@ export class HistoryFold {
 export class AgentStateSession {
   /** @param {AgentStateSessionOptions} options */
   constructor(options) {
-    const { baseUrl, apiKey, token, sessionId, sessionPrefix = "oa-" } = options ?? {};
+    const { sessionId, sessionPrefix = "oa-" } = options ?? {};
     if (typeof sessionId !== "string" || sessionId === "") {
       throw new Error("AgentStateSession: sessionId must be a non-empty string");
     }
@@ -500,16 +500,8 @@ export class AgentStateSession {
     /** The agent-state session that holds the items. */
     this.agentStateSessionId = AgentStateSession.agentStateSessionIdFor(sessionId, sessionPrefix);
     this.maxPopAttempts = maxPopAttempts;
-    /** The HTTP client (exposed for tooling and tests). */
-    this.client = new AgentStateClient({
-      baseUrl,
-      apiKey,
-      token,
-      fetch: options.fetch,
-      maxRetries: options.maxRetries,
-      requestTimeoutMs: options.requestTimeoutMs,
-      pendingTimeoutMs: options.pendingTimeoutMs,
-    });
+    /** The HTTP client (exposed for tooling and tests); it takes baseUrl, apiKey, token, fetch and the timeouts. */
+    this.client = new AgentStateClient(options);
   }
 
   /**

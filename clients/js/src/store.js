@@ -99,22 +99,14 @@ export class AgentStateStore extends BaseStore {
   /** @param {AgentStateStoreOptions} options */
   constructor(options) {
     super();
-    const { baseUrl, apiKey, token, sessionPrefix = "lgs-" } = options ?? {};
+    const { sessionPrefix = "lgs-" } = options ?? {};
     if (typeof sessionPrefix !== "string" || !/^[A-Za-z0-9._:@-]{0,64}$/.test(sessionPrefix)) {
       throw new Error(`AgentStateStore: sessionPrefix ${JSON.stringify(sessionPrefix)} may only use [A-Za-z0-9._:@-], at most 64`);
     }
     /** Prefix of every session id this store uses. */
     this.sessionPrefix = sessionPrefix;
-    /** The HTTP client. */
-    this.client = new AgentStateClient({
-      baseUrl,
-      apiKey,
-      token,
-      fetch: options?.fetch,
-      maxRetries: options?.maxRetries,
-      requestTimeoutMs: options?.requestTimeoutMs,
-      pendingTimeoutMs: options?.pendingTimeoutMs,
-    });
+    /** The HTTP client; it takes baseUrl, apiKey, token, fetch and the timeouts. */
+    this.client = new AgentStateClient(options);
   }
 
   /**
