@@ -27,11 +27,12 @@ function encodeLabel(label) {
   return out;
 }
 
-/** @param {string} encoded */
+/** @param {string} encoded @returns {string | null} null when it is not this encoding */
 function decodeLabel(encoded) {
   const bytes = [];
   for (let i = 0; i < encoded.length; i += 1) {
     if (encoded[i] === "@") {
+      if (!/^[0-9a-f]{2}$/.test(encoded.slice(i + 1, i + 3))) return null;
       bytes.push(parseInt(encoded.slice(i + 1, i + 3), 16));
       i += 2;
     } else {
@@ -135,7 +136,14 @@ export class AgentStateStore extends BaseStore {
     const puts = new Map();
     const results = [];
     for (const op of operations) {
-      if ("namespace" in op) validateNamespace(op.namespace, { allowReservedRoot: true });
+      if ("namespace" in op) {
+        validateNamespace(op.namespace, { allowReservedRoot: true });
+        // a label the service cannot store (an unpaired surrogate, U+0000) would read as another label's namespace
+        op.namespace.forEach((label) => assertStorableText("AgentStateStore: namespace label", label));
+      }
+      if ("namespacePrefix" in op) {
+        op.namespacePrefix.forEach((label) => assertStorableText("AgentStateStore: namespace label", label));
+      }
       if ("namespacePrefix" in op) {
         results.push(await this.#search(op, read));
       } else if ("matchConditions" in op || (!("namespace" in op) && !("key" in op))) {
@@ -145,7 +153,6 @@ export class AgentStateStore extends BaseStore {
           throw new TypeError(`AgentStateStore: the value of ${op.key} must be an object or null`);
         }
         assertStorableText("AgentStateStore: key", op.key);
-        op.namespace.forEach((label) => assertStorableText("AgentStateStore: namespace label", label));
         const sessionId = this.sessionIdFor(op.namespace);
         if (!puts.has(sessionId)) puts.set(sessionId, { namespace: op.namespace, ops: new Map() });
         puts.get(sessionId).ops.set(op.key, op);
@@ -162,14 +169,20 @@ export class AgentStateStore extends BaseStore {
 
   /** @returns {import("@langchain/langgraph-checkpoint").Item | null} */
   #item(namespace, key, state) {
-    const stored = state?.scopes?.[SCOPE]?.items?.[key];
+    const items = state?.scopes?.[SCOPE]?.items;
+    const stored = items && Object.prototype.hasOwnProperty.call(items, key) ? items[key] : undefined;
     if (!stored || typeof stored.v !== "string") return null;
     return { namespace, key, value: JSON.parse(stored.v), createdAt: new Date(stored.c), updatedAt: new Date(stored.u) };
   }
 
+  // In the order the keys were first put (each item keeps its sequence number `s`): a JSON object's integer-like keys
+  // would otherwise come first.
   #items(namespace, state) {
     const items = state?.scopes?.[SCOPE]?.items ?? {};
-    return Object.keys(items).map((key) => this.#item(namespace, key, state)).filter((item) => item !== null);
+    return Object.keys(items)
+      .sort((a, b) => (items[a]?.s ?? 0) - (items[b]?.s ?? 0))
+      .map((key) => this.#item(namespace, key, state))
+      .filter((item) => item !== null);
   }
 
   // One conditional write per namespace: read its version, patch its items, retry on a lost race.
@@ -178,17 +191,22 @@ export class AgentStateStore extends BaseStore {
       const state = await this.client.readState(sessionId);
       const now = new Date().toISOString();
       const current = state?.scopes?.[SCOPE]?.items ?? {};
+      const existing = (key) => (Object.prototype.hasOwnProperty.call(current, key) ? current[key] : undefined);
+      let next = Math.max(0, ...Object.values(current).map((item) => item?.s ?? 0)) + 1;
+      // no prototype: a key such as "__proto__" is a key like any other
       /** @type {Record<string, unknown>} */
-      const items = {};
+      const items = Object.create(null);
       for (const op of ops) {
+        const before = existing(op.key);
         if (op.value === null) {
-          if (current[op.key]) items[op.key] = null;
+          if (before) items[op.key] = null;
         } else {
-          items[op.key] = { v: JSON.stringify(op.value), c: current[op.key]?.c ?? now, u: now };
+          items[op.key] = { v: JSON.stringify(op.value), c: before?.c ?? now, u: now, s: before?.s ?? next++ };
         }
       }
       if (Object.keys(items).length === 0) return;
-      const patch = state ? { items } : { namespace, items };
+      // the namespace is written with every patch that finds it missing, so a hashed session can always be listed
+      const patch = state?.scopes?.[SCOPE]?.namespace ? { items } : { namespace, items };
       try {
         await this.client.appendEvent(sessionId, `lgs-${randomUUID()}`, {
           source: STORE_SOURCE,
@@ -197,7 +215,9 @@ export class AgentStateStore extends BaseStore {
         }, { ifMatch: state?.version ?? 0 });
         return;
       } catch (err) {
-        if (!(err instanceof AgentStateError) || err.status !== 409 || attempt + 1 >= MAX_ATTEMPTS) throw err;
+        // a conflict is a 409, or a decision polled after a 202 whose outcome is conflict
+        const conflict = err instanceof AgentStateError && (err.status === 409 || err.problem?.outcome === "conflict");
+        if (!conflict || attempt + 1 >= MAX_ATTEMPTS) throw err;
         // another writer took the version: read again after a short, jittered pause
         await new Promise((resolve) => setTimeout(resolve, Math.min(20 * (attempt + 1), 200) * Math.random()));
       }
@@ -211,7 +231,9 @@ export class AgentStateStore extends BaseStore {
     for (const id of ids) {
       const rest = id.slice(this.sessionPrefix.length);
       if (rest.startsWith(NAMED)) {
-        found.push({ id, namespace: rest.slice(NAMED.length).split(".").map(decodeLabel) });
+        const namespace = rest.slice(NAMED.length).split(".").map(decodeLabel);
+        // a session under the prefix that this store did not name is not one of its namespaces
+        if (namespace.every((label) => label !== null) && this.sessionIdFor(namespace) === id) found.push({ id, namespace });
       } else if (rest.startsWith(HASHED)) {
         const namespace = (await read(id))?.scopes?.[SCOPE]?.namespace;
         if (Array.isArray(namespace)) found.push({ id, namespace });

@@ -67,6 +67,11 @@ describe("AgentStateStore, against InMemoryStore", () => {
     await both((s) => s.search(["docs", "a"], { limit: 1, offset: 1 }), (items) => items.map(seen));
     expect((await ours.search(["docs"], { query: "anything" })).every((i) => i.score === undefined)).toBe(true);
     expect(await ours.search(["docs"], { limit: 2 })).toHaveLength(2);
+    // insertion order even for keys that look like integers (a JSON object would put them first)
+    await both((s) => s.put(["order"], "b", { n: 1 }));
+    await both((s) => s.put(["order"], "1", { n: 2 }));
+    await both((s) => s.put(["order"], "b", { n: 3 }));
+    await both((s) => s.search(["order"]), (items) => items.map(seen));
   });
 
   it("lists namespaces by prefix, suffix, wildcard and depth, paged", async () => {
@@ -109,6 +114,12 @@ describe("AgentStateStore, against InMemoryStore", () => {
     expect(ours.sessionIdFor(long)).toMatch(/h\.[0-9a-f]{40}$/);
     expect(await ours.listNamespaces({ prefix: ["long"] })).toEqual([long]);
     expect((await ours.search(["long"])).map((i) => i.key)).toEqual(["k"]);
+    // "__proto__" is a key like any other
+    await both((s) => s.put(["proto"], "__proto__", { polluted: false }));
+    await both((s) => s.get(["proto"], "__proto__"), seen);
+    expect((await ours.get(["proto"], "__proto__"))?.value).toEqual({ polluted: false });
+    // a label the service cannot store is refused on reads too, never answered as another namespace
+    await expect(ours.get(["\uD800"], "k")).rejects.toThrow();
     for (const bad of [[], ["a.b"], ["a:b"], [""], ["langgraph"]]) {
       await expect(ours.put(bad, "k", { v: 1 })).rejects.toBeInstanceOf(InvalidNamespaceError);
       await expect(theirs.put(bad, "k", { v: 1 })).rejects.toBeInstanceOf(InvalidNamespaceError);

@@ -77,12 +77,13 @@ public final class AgentStateChatMemoryStore implements ChatMemoryStore {
     }
 
     /**
-     * The session that holds a memory: {@code <prefix><id>} when the id's text is a valid session id and fits, else
-     * {@code <prefix>h.<first 40 hex digits of its SHA-256>}.
+     * The session that holds a memory: {@code <prefix>n.<id>} when the id's text fits a session id, else
+     * {@code <prefix>h.<first 40 hex digits of its SHA-256>}. The marker keeps the two forms apart, so no id can name
+     * another id's session. Ids are compared by their text ({@code 42} and {@code "42"} are one memory).
      */
     public String sessionIdFor(Object memoryId) {
         String id = String.valueOf(Objects.requireNonNull(memoryId, "memoryId"));
-        String named = sessionPrefix + id;
+        String named = sessionPrefix + "n." + id;
         if (SESSION_ID.matcher(named).matches()) {
             return named;
         }
@@ -92,19 +93,27 @@ public final class AgentStateChatMemoryStore implements ChatMemoryStore {
     @Override
     public List<ChatMessage> getMessages(Object memoryId) {
         String session = sessionIdFor(memoryId);
-        HttpResponse<String> response = send(request("sessions/" + session + "/events?type=" + encode(EVENT_TYPE)
-                + "&order=desc&limit=1").GET().build(), "reading memory " + memoryId);
-        if (response.statusCode() == 404) {
-            return List.of();
-        }
-        check(response, 200, "reading memory " + memoryId);
-        JsonNode entries = read(response.body()).path("entries");
-        for (JsonNode entry : entries) {
-            if ("accepted".equals(entry.path("outcome").asText())) {
-                JsonNode messages = entry.path("event").path("data").path("messages");
-                return messages.isArray() ? ChatMessageDeserializer.messagesFromJson(messages.toString()) : List.of();
+        String what = "reading memory " + memoryId;
+        // newest first; refused updates (made after the newest accepted one) come before it and are passed over
+        String page = "sessions/" + session + "/events?type=" + encode(EVENT_TYPE) + "&order=desc&limit=20";
+        String cursor = null;
+        do {
+            HttpResponse<String> response = send(request(cursor == null ? page : page + "&cursor=" + encode(cursor))
+                    .GET().build(), what);
+            if (response.statusCode() == 404) {
+                return List.of();
             }
-        }
+            check(response, 200, what);
+            JsonNode body = read(response.body());
+            for (JsonNode entry : body.path("entries")) {
+                if ("accepted".equals(entry.path("outcome").asText())) {
+                    JsonNode messages = entry.path("event").path("data").path("messages");
+                    return messages.isArray() ? ChatMessageDeserializer.messagesFromJson(messages.toString())
+                            : List.of();
+                }
+            }
+            cursor = body.path("next").isTextual() ? body.path("next").asText() : null;
+        } while (cursor != null);
         return List.of();
     }
 
@@ -124,7 +133,7 @@ public final class AgentStateChatMemoryStore implements ChatMemoryStore {
                 .POST(HttpRequest.BodyPublishers.ofString(event.toString()))
                 .build(), what);
         if (response.statusCode() == 202) {
-            awaitDecision(session, key, what);
+            awaitDecision(session, key, what, true);
             return;
         }
         check(response, response.statusCode() == 200 ? 200 : 201, what);
@@ -137,25 +146,30 @@ public final class AgentStateChatMemoryStore implements ChatMemoryStore {
         HttpResponse<String> response = send(request("sessions/" + session).header("Idempotency-Key", key).DELETE()
                 .build(), "deleting memory " + memoryId);
         if (response.statusCode() == 202) {
-            awaitDecision(session, key, "deleting memory " + memoryId);
+            // any decision settles it: a refusal means there was no session left to erase
+            awaitDecision(session, key, "deleting memory " + memoryId, false);
         } else if (response.statusCode() != 404) {
             check(response, 204, "deleting memory " + memoryId);
         }
     }
 
     // The ledger had not decided within the service's wait: poll the decision until it has.
-    private void awaitDecision(String session, String eventId, String what) {
+    private void awaitDecision(String session, String eventId, String what, boolean mustBeAccepted) {
         long deadline = System.nanoTime() + DECISION_WAIT.toNanos();
         while (System.nanoTime() < deadline) {
             HttpResponse<String> response = send(request("sessions/" + session + "/events/" + encode(eventId)).GET()
                     .build(), what);
             if (response.statusCode() == 200) {
                 String outcome = read(response.body()).path("outcome").asText();
-                if (outcome.equals("accepted") || outcome.equals("duplicate")) {
+                if (!mustBeAccepted || outcome.equals("accepted") || outcome.equals("duplicate")) {
                     return;
                 }
                 throw new AgentStateException(what + " was refused: " + read(response.body()).path("reason").asText(),
                         200);
+            }
+            if (response.statusCode() != 404) {
+                // 404 is "not decided yet"; anything else is an answer of its own
+                check(response, 200, what);
             }
             pause(200);
         }

@@ -76,6 +76,16 @@ public abstract class AgentStateChatMemoryStoreContract {
     }
 
     @Test
+    void shouldGiveNoIdAnotherIdsSession() {
+        AgentStateChatMemoryStore store = store();
+        String hashed = "needs / hashing " + UUID.randomUUID();
+        String lookalike = store.sessionIdFor(hashed).substring(store.sessionIdFor("x").indexOf("n.x"));
+        store.updateMessages(hashed, List.of(UserMessage.from("mine")));
+        assertThat(store.sessionIdFor(lookalike)).isNotEqualTo(store.sessionIdFor(hashed));
+        assertThat(store.getMessages(lookalike)).isEmpty();
+    }
+
+    @Test
     void shouldForgetADeletedMemoryAndStartItAgain() {
         AgentStateChatMemoryStore store = store();
         String id = "delete-" + UUID.randomUUID();
