@@ -1,11 +1,13 @@
 package io.agentstate.chat;
 
 import java.time.Duration;
+import java.util.Map;
 
 import jakarta.enterprise.context.ApplicationScoped;
 
 import io.agentstate.ledger.SessionKey;
 import io.agentstate.ledger.SessionState;
+import io.agentstate.memory.MemoryRecall;
 import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.Problem;
 import io.agentstate.platform.ProblemException;
@@ -25,10 +27,14 @@ public class ChatStreamService {
     private final TurnRequests requests;
     private final SessionTurnQueue queue;
     private final SummaryScheduler summaries;
+    private final MemoryRecall recall;
+    private final FactExtraction extraction;
     private final Duration deadline;
 
     ChatStreamService(TurnRecorder recorder, ModelCalls model, TurnRequests requests, SessionTurnQueue queue,
-            SummaryScheduler summaries, AgentStateConfig config) {
+            SummaryScheduler summaries, MemoryRecall recall, FactExtraction extraction, AgentStateConfig config) {
+        this.recall = recall;
+        this.extraction = extraction;
         this.recorder = recorder;
         this.model = model;
         this.requests = requests;
@@ -55,16 +61,20 @@ public class ChatStreamService {
 
     private Multi<ChatEvent> attempt(SessionKey session, TurnRequests.TurnRequest request, int attempt, int tries,
             long until) {
-        return recorder.read(session).toMulti().flatMap(state -> {
-            Turn turn = recorder.turn(session, state);
-            StringBuilder reply = new StringBuilder();
-            Multi<ChatEvent> tokens = model.replyStreaming(turn, request.message())
-                    .onItem().invoke(reply::append)
-                    .map(ChatEvent::token);
-            Multi<ChatEvent> end = Multi.createFrom().deferred(
-                    () -> record(session, state, turn, request, reply.toString(), attempt, tries, until));
-            return Multi.createBy().concatenating().streams(tokens, end);
-        });
+        return recorder.read(session)
+                .chain(state -> recall.forTurn(session.tenant(), state.userId(), request.message())
+                        .map(facts -> Map.entry(state, recorder.turn(session, state, facts))))
+                .toMulti().flatMap(read -> {
+                    SessionState state = read.getKey();
+                    Turn turn = read.getValue();
+                    StringBuilder reply = new StringBuilder();
+                    Multi<ChatEvent> tokens = model.replyStreaming(turn, request.message())
+                            .onItem().invoke(reply::append)
+                            .map(ChatEvent::token);
+                    Multi<ChatEvent> end = Multi.createFrom().deferred(
+                            () -> record(session, state, turn, request, reply.toString(), attempt, tries, until));
+                    return Multi.createBy().concatenating().streams(tokens, end);
+                });
     }
 
     private Multi<ChatEvent> record(SessionKey session, SessionState state, Turn turn, TurnRequests.TurnRequest request,
@@ -77,6 +87,7 @@ public class ChatStreamService {
                 .flatMap(written -> switch (written.verdict()) {
                     case RECORDED -> {
                         summaries.afterTurn(session, state, request.message(), reply, written.decision().lastVersion());
+                        extraction.afterTurn(session, state, turn, request, written);
                         yield Multi.createFrom().item(ChatEvent.done(new ChatReply(session.sessionId(),
                                 request.turnId(), reply, written.decision().lastVersion(), false)));
                     }

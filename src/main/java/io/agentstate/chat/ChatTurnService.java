@@ -6,6 +6,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import io.agentstate.ledger.SessionKey;
 import io.agentstate.ledger.SessionState;
+import io.agentstate.memory.MemoryRecall;
 import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.SingleFlight;
 import io.smallrye.mutiny.Uni;
@@ -24,11 +25,15 @@ public class ChatTurnService {
     private final TurnRequests requests;
     private final SessionTurnQueue queue;
     private final SummaryScheduler summaries;
+    private final MemoryRecall recall;
+    private final FactExtraction extraction;
     private final Duration deadline;
     private final SingleFlight<String, ChatReply> inFlight = new SingleFlight<>();
 
     ChatTurnService(TurnRecorder recorder, ModelCalls model, TurnRequests requests, SessionTurnQueue queue,
-            SummaryScheduler summaries, AgentStateConfig config) {
+            SummaryScheduler summaries, MemoryRecall recall, FactExtraction extraction, AgentStateConfig config) {
+        this.recall = recall;
+        this.extraction = extraction;
         this.recorder = recorder;
         this.model = model;
         this.requests = requests;
@@ -68,7 +73,12 @@ public class ChatTurnService {
 
     private Uni<TurnRecorder.Written> ask(SessionKey session, SessionState state, TurnRequests.TurnRequest request,
             int attempt) {
-        Turn turn = recorder.turn(session, state);
+        return recall.forTurn(session.tenant(), state.userId(), request.message())
+                .chain(facts -> ask(session, state, request, attempt, recorder.turn(session, state, facts)));
+    }
+
+    private Uni<TurnRecorder.Written> ask(SessionKey session, SessionState state, TurnRequests.TurnRequest request,
+            int attempt, Turn turn) {
         return model.reply(turn, request.message())
                 .invoke(requests::checkReply)
                 .chain(reply -> recorder.write(session, turn, request.message(), reply, request.turnId(), attempt))
@@ -76,6 +86,7 @@ public class ChatTurnService {
                     if (written.verdict() == TurnRecorder.Verdict.RECORDED) {
                         summaries.afterTurn(session, state, request.message(), written.reply(),
                                 written.decision().lastVersion());
+                        extraction.afterTurn(session, state, turn, request, written);
                     }
                 });
     }

@@ -42,11 +42,14 @@ public class ModelCalls {
 
     private final SessionAssistant assistant;
     private final ConversationSummarizer summarizer;
+    private final FactExtractor extractor;
     private final MeterRegistry meters;
     private final Timer latency;
 
-    ModelCalls(SessionAssistant assistant, ConversationSummarizer summarizer, MeterRegistry meters) {
+    ModelCalls(SessionAssistant assistant, ConversationSummarizer summarizer, FactExtractor extractor,
+            MeterRegistry meters) {
         this.assistant = assistant;
+        this.extractor = extractor;
         this.summarizer = summarizer;
         this.meters = meters;
         this.latency = Timer.builder("agentstate.chat.model.latency").description("Model call time per turn")
@@ -72,6 +75,12 @@ public class ModelCalls {
     /** A summary of older messages, merged with the previous summary. */
     public Uni<String> summarize(String previous, String transcript) {
         return Uni.createFrom().item(() -> summarizer.summarize(previous, transcript))
+                .runSubscriptionOn(MODEL_THREADS);
+    }
+
+    /** Facts about the user proposed from one exchange. */
+    public Uni<FactExtractor.Proposals> extractFacts(String known, String message, String reply) {
+        return Uni.createFrom().item(() -> extractor.extract(known, message, reply))
                 .runSubscriptionOn(MODEL_THREADS);
     }
 

@@ -16,6 +16,7 @@ import io.agentstate.event.Event;
 import io.agentstate.event.EventType;
 import io.agentstate.ledger.SessionKey;
 import io.agentstate.ledger.SessionState;
+import io.agentstate.memory.MemoryRecall;
 import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.Problem;
 import io.agentstate.platform.ProblemException;
@@ -35,16 +36,24 @@ public class PromptRebuilder {
     public record PromptMessage(String role, String content, String name) {
     }
 
-    /** The rebuilt prompt of the reply at {@code version}. */
+    /**
+     * The rebuilt prompt of the reply at {@code version}; {@code memories} are the user's long-term facts recalled into
+     * its system message, each the exact revision used (a fact since forgotten has no text, and shows as such).
+     */
     public record Prompt(String sessionId, long version, long windowVersion, Long summaryVersion, String promptVersion,
-            List<PromptMessage> messages) {
+            List<MemoryRecall.Recalled> memories, List<PromptMessage> messages) {
     }
 
+    /** How a recalled fact forgotten since the turn shows in its rebuilt prompt. */
+    public static final String FORGOTTEN = "(a fact forgotten since this turn)";
+
     private final SessionReader reader;
+    private final MemoryRecall recall;
     private final AgentStateConfig config;
 
-    PromptRebuilder(SessionReader reader, AgentStateConfig config) {
+    PromptRebuilder(SessionReader reader, MemoryRecall recall, AgentStateConfig config) {
         this.reader = reader;
+        this.recall = recall;
         this.config = config;
     }
 
@@ -68,9 +77,12 @@ public class PromptRebuilder {
                     Uni<SessionState> state = windowVersion == 0
                             ? Uni.createFrom().item(SessionState.empty(session.tenant(), session.sessionId()))
                             : reader.atVersion(session, windowVersion);
+                    List<String> used = new ArrayList<>();
+                    recorded.path("memories").forEach(id -> used.add(id.asText()));
                     return state.chain(folded -> reader.eventAt(session, version - 1)
-                            .map(user -> prompt(session, version, reply, user, folded, windowVersion, summaryVersion,
-                                    promptVersion, systemPrompt)));
+                            .chain(user -> recall.revisions(session.tenant(), used)
+                                    .map(facts -> prompt(session, version, reply, user, folded, windowVersion,
+                                            summaryVersion, promptVersion, systemPrompt, facts))));
                 });
     }
 
@@ -87,7 +99,8 @@ public class PromptRebuilder {
     }
 
     private static Prompt prompt(SessionKey session, long version, Event reply, Event user, SessionState state,
-            long windowVersion, Long summaryVersion, String promptVersion, String systemPrompt) {
+            long windowVersion, Long summaryVersion, String promptVersion, String systemPrompt,
+            List<MemoryRecall.Recalled> facts) {
         Long folded = state.summary() != null ? state.summary().version() : null;
         boolean sameTurn = user.kind() == EventType.MESSAGE_APPENDED && "user".equals(user.data().path("role").asText())
                 && user.correlationId() != null && user.correlationId().equals(reply.correlationId());
@@ -96,11 +109,12 @@ public class PromptRebuilder {
                     + "recorded (user message, window version or summary differ)");
         }
         List<PromptMessage> messages = new ArrayList<>();
-        for (ChatMessage message : PromptWindow.of(state, systemPrompt)) {
+        List<String> texts = facts.stream().map(f -> f.fact() != null ? f.fact() : FORGOTTEN).toList();
+        for (ChatMessage message : PromptWindow.of(state, systemPrompt, texts)) {
             messages.add(of(message));
         }
         messages.add(new PromptMessage("user", user.data().get("content").asText(), null));
-        return new Prompt(session.sessionId(), version, windowVersion, summaryVersion, promptVersion, messages);
+        return new Prompt(session.sessionId(), version, windowVersion, summaryVersion, promptVersion, facts, messages);
     }
 
     private static PromptMessage of(ChatMessage message) {

@@ -26,8 +26,18 @@ public final class PromptWindow {
 
     /** The messages that precede a new user message. */
     public static List<ChatMessage> of(SessionState state, String systemPrompt) {
+        return of(state, systemPrompt, List.of());
+    }
+
+    /** The same, with the user's long-term facts recalled for this turn after the system prompt. */
+    public static List<ChatMessage> of(SessionState state, String systemPrompt, List<String> facts) {
         List<ChatMessage> window = new ArrayList<>();
         String system = systemPrompt;
+        if (!facts.isEmpty()) {
+            StringBuilder known = new StringBuilder("\n\nWhat you know about the user from earlier conversations:");
+            facts.forEach(fact -> known.append("\n- ").append(fact));
+            system += known;
+        }
         if (state.summary() != null) {
             system += "\n\nSummary of the conversation so far:\n" + state.summary().text();
         }

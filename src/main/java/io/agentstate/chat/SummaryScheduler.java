@@ -1,10 +1,7 @@
 package io.agentstate.chat;
 
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -108,15 +105,6 @@ public class SummaryScheduler {
 
     /** Deterministic per covered range; long session ids are hashed so the id stays within the 128-character limit. */
     static String summaryId(String sessionId, long through) {
-        String id = "summary:" + sessionId + ":" + through;
-        if (id.length() <= 128) {
-            return id;
-        }
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(sessionId.getBytes(StandardCharsets.UTF_8));
-            return "summary:" + HexFormat.of().formatHex(digest) + ":" + through;
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return EventIds.bounded("summary:" + sessionId + ":" + through, "summary:", sessionId, ":" + through);
     }
 }

@@ -3,6 +3,7 @@ package io.agentstate.chat;
 import java.util.List;
 
 import dev.langchain4j.data.message.ChatMessage;
+import io.agentstate.memory.MemoryRecall;
 
 /**
  * One attempt at a conversation turn: the memory id of the AI service. It carries the prompt window built from the
@@ -15,11 +16,13 @@ import dev.langchain4j.data.message.ChatMessage;
  * @param window the messages before the new user message, system prompt and summary first
  * @param summaryVersion the version of the summary in the window, or null
  * @param promptVersion {@link PromptWindow#promptVersion} of the system prompt in the window
+ * @param facts the user's long-term facts recalled into the system part of the window
  */
 public record Turn(String attempt, String tenant, String sessionId, long version, List<ChatMessage> window,
-        Long summaryVersion, String promptVersion) {
+        Long summaryVersion, String promptVersion, List<MemoryRecall.Recalled> facts) {
 
     public Turn {
         window = List.copyOf(window);
+        facts = List.copyOf(facts);
     }
 }

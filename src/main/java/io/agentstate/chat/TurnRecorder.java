@@ -1,6 +1,7 @@
 package io.agentstate.chat;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -14,6 +15,7 @@ import io.agentstate.ingest.IngestService;
 import io.agentstate.ledger.Decision;
 import io.agentstate.ledger.SessionKey;
 import io.agentstate.ledger.SessionState;
+import io.agentstate.memory.MemoryRecall;
 import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.platform.Problem;
 import io.agentstate.platform.ProblemException;
@@ -81,12 +83,13 @@ public class TurnRecorder {
                 });
     }
 
-    /** The memory id of one attempt: the window of the state it read. */
-    public Turn turn(SessionKey session, SessionState state) {
+    /** The memory id of one attempt: the window of the state it read, with the user's facts recalled for it. */
+    public Turn turn(SessionKey session, SessionState state, List<MemoryRecall.Recalled> facts) {
         String systemPrompt = config.chat().systemPrompt();
         return new Turn(UUID.randomUUID().toString(), session.tenant(), session.sessionId(), state.version(),
-                PromptWindow.of(state, systemPrompt), state.summary() != null ? state.summary().version() : null,
-                PromptWindow.promptVersion(systemPrompt));
+                PromptWindow.of(state, systemPrompt, facts.stream().map(MemoryRecall.Recalled::fact).toList()),
+                state.summary() != null ? state.summary().version() : null, PromptWindow.promptVersion(systemPrompt),
+                facts);
     }
 
     /** The recorded reply of a key, if any attempt of it was accepted in this session. */
@@ -138,6 +141,11 @@ public class TurnRecorder {
             prompt.putNull("summaryVersion");
         }
         prompt.put("promptVersion", turn.promptVersion());
+        if (!turn.facts().isEmpty()) {
+            // the exact revisions recalled, in prompt order: the inspector rebuilds the system part from them
+            ArrayNode used = prompt.putArray("memories");
+            turn.facts().forEach(fact -> used.add(fact.eventId()));
+        }
         batch.add(assistant);
         byte[] body = batch.toString().getBytes(StandardCharsets.UTF_8);
         return ingest.append(session.tenant(), session.sessionId(), body, null, Long.toString(turn.version()))

@@ -28,8 +28,21 @@ public sealed interface EventData {
     record StatePatched(String scope, ObjectNode patch) implements EventData {
     }
 
-    /** Adds a long-term fact for a user, outside the session. */
-    record MemoryRecorded(String userId, String fact, List<String> tags) implements EventData {
+    /** Data about one user's long-term facts: sealed under the user's data key, wherever the event is stored. */
+    sealed interface UserFact extends EventData permits MemoryRecorded, MemoryRevised, MemoryForgotten {
+        String userId();
+    }
+
+    /** Adds a long-term fact for a user, outside the session; the event's id is the fact's id. */
+    record MemoryRecorded(String userId, String fact, List<String> tags) implements UserFact {
+    }
+
+    /** Replaces fact {@code memoryId}'s text, and its tags when given (null keeps them). */
+    record MemoryRevised(String userId, String memoryId, String fact, List<String> tags) implements UserFact {
+    }
+
+    /** Removes fact {@code memoryId}, with every revision and vector. */
+    record MemoryForgotten(String userId, String memoryId, String reason) implements UserFact {
     }
 
     /** Replaces the conversation prefix up to {@code throughVersion} in the prompt window. */

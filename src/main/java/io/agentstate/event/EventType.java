@@ -10,6 +10,10 @@ public enum EventType {
     TOOL_COMPLETED("agentstate.tool.completed"),
     STATE_PATCHED("agentstate.state.patched"),
     MEMORY_RECORDED("agentstate.memory.recorded"),
+    /** Replaces the text (and tags) of one of a user's facts; the earlier revisions stay in its history. */
+    MEMORY_REVISED("agentstate.memory.revised"),
+    /** Removes one of a user's facts, every revision and its vector. */
+    MEMORY_FORGOTTEN("agentstate.memory.forgotten"),
     SUMMARY_RECORDED("agentstate.summary.recorded"),
     SESSION_ENDED("agentstate.session.ended"),
     /** Erases the session everywhere it is stored; the id may then start afresh. */
@@ -47,7 +51,7 @@ public enum EventType {
             case SESSION_ERASED -> "DELETE /sessions/{id}";
             case SESSION_FORKED -> "POST /sessions/{id}/fork";
             case SESSION_STARTED, MESSAGE_APPENDED, TOOL_REQUESTED, TOOL_COMPLETED, STATE_PATCHED, MEMORY_RECORDED,
-                    SUMMARY_RECORDED, SESSION_ENDED, CUSTOM ->
+                    MEMORY_REVISED, MEMORY_FORGOTTEN, SUMMARY_RECORDED, SESSION_ENDED, CUSTOM ->
                 throw new IllegalStateException(this + " is written by agents");
         };
     }

@@ -17,7 +17,6 @@ import org.apache.kafka.common.header.Header;
 
 import io.agentstate.event.Event;
 import io.agentstate.event.EventData;
-import io.agentstate.event.EventType;
 import io.agentstate.event.InvalidEventException;
 import io.agentstate.security.DataKeys;
 import io.smallrye.mutiny.Uni;
@@ -76,8 +75,8 @@ class ArchiveSeal {
             Set<String> mine = owners.computeIfAbsent(entry.batch().tenant(), t -> new LinkedHashSet<>());
             mine.add(DataKeys.sessionOwner(entry.batch().sessionId()));
             for (Event event : entry.batch().events()) {
-                if (event.kind() == EventType.MEMORY_RECORDED) {
-                    mine.add(DataKeys.userOwner(((EventData.MemoryRecorded) event.payload()).userId()));
+                if (event.payload() instanceof EventData.UserFact fact) {
+                    mine.add(DataKeys.userOwner(fact.userId()));
                 }
             }
         }
@@ -90,9 +89,8 @@ class ArchiveSeal {
                             Event event = entry.batch().events().get(i);
                             String tenant = entry.batch().tenant();
                             // a fact belongs to its user: forgetting them must shred it in every session that holds it
-                            payloads.add(event.kind() == EventType.MEMORY_RECORDED
-                                    ? keys.sealOwned(tenant,
-                                            DataKeys.userOwner(((EventData.MemoryRecorded) event.payload()).userId()),
+                            payloads.add(event.payload() instanceof EventData.UserFact fact
+                                    ? keys.sealOwned(tenant, DataKeys.userOwner(fact.userId()),
                                             eventRow(event.id()), entry.payloads().get(i))
                                     : keys.seal(tenant, DataKeys.sessionOwner(entry.batch().sessionId()),
                                             eventRow(event.id()), entry.payloads().get(i)));

@@ -75,8 +75,12 @@ public final class BatchDecider {
     public record ScopeRow(String tenant, String sessionId, String scope, JsonNode document, long version) {
     }
 
-    public record MemoryRow(String tenant, String userId, String eventId, String sessionId, long version, String fact,
-            List<String> tags, Instant recordedAt) {
+    /**
+     * One change to a user's facts, in log order: a fact recorded ({@code memoryId} = {@code eventId}), revised
+     * ({@code tags} null keeps the current ones) or forgotten ({@code fact} and {@code tags} null).
+     */
+    public record MemoryRow(EventType kind, String tenant, String userId, String memoryId, String eventId,
+            String sessionId, long version, String fact, List<String> tags, String source, Instant recordedAt) {
     }
 
     /** The view changes of one session: valid only on a view of that generation at {@code fromVersion}. */
@@ -363,8 +367,21 @@ public final class BatchDecider {
                 }
                 case MEMORY_RECORDED -> {
                     EventData.MemoryRecorded data = (EventData.MemoryRecorded) event.payload();
-                    memoryRows.add(new MemoryRow(key.tenant(), data.userId(), event.id(), key.sessionId(), version,
-                            data.fact(), data.tags(), event.time()));
+                    memoryRows.add(new MemoryRow(EventType.MEMORY_RECORDED, key.tenant(), data.userId(), event.id(),
+                            event.id(), key.sessionId(), version, data.fact(), data.tags(), event.source(),
+                            event.time()));
+                }
+                case MEMORY_REVISED -> {
+                    EventData.MemoryRevised data = (EventData.MemoryRevised) event.payload();
+                    memoryRows.add(new MemoryRow(EventType.MEMORY_REVISED, key.tenant(), data.userId(),
+                            data.memoryId(), event.id(), key.sessionId(), version, data.fact(), data.tags(),
+                            event.source(), event.time()));
+                }
+                case MEMORY_FORGOTTEN -> {
+                    EventData.MemoryForgotten data = (EventData.MemoryForgotten) event.payload();
+                    memoryRows.add(new MemoryRow(EventType.MEMORY_FORGOTTEN, key.tenant(), data.userId(),
+                            data.memoryId(), event.id(), key.sessionId(), version, null, null, event.source(),
+                            event.time()));
                 }
                 case SUMMARY_RECORDED -> {
                     EventData.SummaryRecorded data = (EventData.SummaryRecorded) event.payload();
@@ -465,8 +482,8 @@ public final class BatchDecider {
             return switch (event.kind()) {
                 case TOOL_REQUESTED -> ((EventData.ToolRequested) event.payload()).callId();
                 case TOOL_COMPLETED -> ((EventData.ToolCompleted) event.payload()).callId();
-                case SESSION_STARTED, MESSAGE_APPENDED, STATE_PATCHED, MEMORY_RECORDED, SUMMARY_RECORDED,
-                        SESSION_ENDED, SESSION_ERASED, SESSION_FORKED, CUSTOM ->
+                case SESSION_STARTED, MESSAGE_APPENDED, STATE_PATCHED, MEMORY_RECORDED, MEMORY_REVISED,
+                        MEMORY_FORGOTTEN, SUMMARY_RECORDED, SESSION_ENDED, SESSION_ERASED, SESSION_FORKED, CUSTOM ->
                     null;
             };
         }

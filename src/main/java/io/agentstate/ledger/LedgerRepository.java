@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -20,6 +21,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.agentstate.event.EventData;
+import io.agentstate.event.EventType;
 import io.agentstate.platform.AgentStateConfig;
 import io.agentstate.security.AuditChain;
 import io.agentstate.security.AuditSigner;
@@ -433,14 +435,7 @@ public class LedgerRepository {
                             longs(rows, BatchDecider.ScopeRow::version))))));
         }
         for (BatchDecider.MemoryRow memory : result.memories()) {
-            steps.add(step(connection.preparedQuery("INSERT INTO memories (tenant, user_id, event_id, session_id, version, "
-                    + "sealed, tags, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING")
-                    .execute(Tuple.from(List.of(memory.tenant(), memory.userId(), memory.eventId(), memory.sessionId(),
-                            memory.version(),
-                            io.vertx.core.buffer.Buffer.buffer(keys.seal(memory.tenant(), DataKeys.userOwner(memory.userId()),
-                                    "memory:" + memory.eventId(), memory.fact().getBytes(StandardCharsets.UTF_8))),
-                            memory.tags().toArray(new String[0]),
-                            offset(memory.recordedAt()))))));
+            steps.add(step(memoryStatement(connection, memory)));
         }
         // Statements on one connection run in order; starting them together pipelines them.
         if (steps.isEmpty()) {
@@ -530,5 +525,32 @@ public class LedgerRepository {
 
     static Instant instant(OffsetDateTime time) {
         return time == null ? null : time.toInstant();
+    }
+
+    // In log order. A revision applies only to a fact whose current revision is another row (a repeat finds itself),
+    // and inherits the tags it does not give; forgetting a fact removes every revision and the facts found to be its
+    // near-duplicates, vectors with them.
+    private Uni<?> memoryStatement(SqlConnection connection, BatchDecider.MemoryRow memory) {
+        if (memory.kind() == EventType.MEMORY_FORGOTTEN) {
+            return connection.preparedQuery("DELETE FROM memories WHERE tenant = $1 AND user_id = $2 "
+                    + "AND (memory_id = $3 OR duplicate_of = $3)")
+                    .execute(Tuple.of(memory.tenant(), memory.userId(), memory.memoryId()));
+        }
+        io.vertx.core.buffer.Buffer sealed = io.vertx.core.buffer.Buffer.buffer(keys.seal(memory.tenant(),
+                DataKeys.userOwner(memory.userId()), "memory:" + memory.eventId(),
+                memory.fact().getBytes(StandardCharsets.UTF_8)));
+        String[] tags = memory.tags() == null ? null : memory.tags().toArray(new String[0]);
+        Tuple values = Tuple.from(Arrays.asList(memory.tenant(), memory.userId(), memory.eventId(), memory.memoryId(),
+                memory.sessionId(), memory.version(), sealed, tags, offset(memory.recordedAt()), memory.source()));
+        if (memory.kind() == EventType.MEMORY_RECORDED) {
+            return connection.preparedQuery("INSERT INTO memories (tenant, user_id, event_id, memory_id, session_id, "
+                    + "version, sealed, tags, recorded_at, source) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                    + "COALESCE($8, '{}'::text[]), $9, $10) ON CONFLICT DO NOTHING").execute(values);
+        }
+        return connection.preparedQuery("WITH previous AS (UPDATE memories SET superseded_by = $3 WHERE tenant = $1 "
+                + "AND user_id = $2 AND memory_id = $4 AND superseded_by IS NULL AND event_id <> $3 RETURNING tags) "
+                + "INSERT INTO memories (tenant, user_id, event_id, memory_id, session_id, version, sealed, tags, "
+                + "recorded_at, source) SELECT $1, $2, $3, $4, $5, $6, $7, COALESCE($8, previous.tags), $9, $10 "
+                + "FROM previous ON CONFLICT DO NOTHING").execute(values);
     }
 }

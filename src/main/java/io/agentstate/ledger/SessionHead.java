@@ -69,7 +69,9 @@ public record SessionHead(String tenant, String sessionId, long version, Session
                         : through <= summaryThrough ? "versions up to " + summaryThrough + " are already summarised"
                                 : null;
             }
-            case MESSAGE_APPENDED, STATE_PATCHED, MEMORY_RECORDED, SESSION_ENDED, SESSION_ERASED, CUSTOM -> null;
+            case MESSAGE_APPENDED, STATE_PATCHED, MEMORY_RECORDED, MEMORY_REVISED, MEMORY_FORGOTTEN, SESSION_ENDED,
+                    SESSION_ERASED, CUSTOM ->
+                null;
         };
     }
 
@@ -102,7 +104,8 @@ public record SessionHead(String tenant, String sessionId, long version, Session
                 messages = carried.messageCount();
                 through = carried.summary() != null ? carried.summary().throughVersion() : 0;
             }
-            case TOOL_REQUESTED, TOOL_COMPLETED, STATE_PATCHED, MEMORY_RECORDED, CUSTOM -> {
+            case TOOL_REQUESTED, TOOL_COMPLETED, STATE_PATCHED, MEMORY_RECORDED, MEMORY_REVISED, MEMORY_FORGOTTEN,
+                    CUSTOM -> {
                 // no head field changes
             }
         }

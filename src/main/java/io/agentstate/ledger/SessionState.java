@@ -90,7 +90,7 @@ public record SessionState(String tenant, String sessionId, String userId, Sessi
             // nothing of an erased session survives, so its events never reach a fold
             case SESSION_ERASED -> empty(tenant, sessionId);
             // Long-term memory lives outside the session; custom types only take a version and a timeline entry.
-            case MEMORY_RECORDED, CUSTOM -> next;
+            case MEMORY_RECORDED, MEMORY_REVISED, MEMORY_FORGOTTEN, CUSTOM -> next;
         };
     }
 

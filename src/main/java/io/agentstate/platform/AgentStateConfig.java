@@ -45,6 +45,9 @@ public interface AgentStateConfig {
     /** Conversations: prompt, window budget, summarisation. */
     Chat chat();
 
+    /** Long-term memory: embeddings, vector search, near-duplicates, recall in chat, extraction. */
+    Memory memory();
+
     interface Auth {
 
         /** {@code none}: every caller is {@link AgentStateConfig#tenant()} with every role; {@code required}: credentials. */
@@ -166,6 +169,72 @@ public interface AgentStateConfig {
          */
         @WithDefault("60s")
         Duration turnDeadline();
+    }
+
+    interface Memory {
+        /** The embedding model: its provider and, for {@code openai}, the endpoint. */
+        Embedding embedding();
+
+        /**
+         * Where vectors are searched: {@code pgvector} (the extension, an HNSW index for searches across a tenant),
+         * {@code exact} (cosine over every fact of the user or tenant, in the service) or {@code auto} (pgvector when
+         * the database has it, else exact, with a warning at start). Default auto.
+         */
+        @WithDefault("auto")
+        String vectorStore();
+
+        /** Cosine similarity at or above which a new fact of a user is a near-duplicate of an existing one. */
+        @WithDefault("0.92")
+        double duplicateThreshold();
+
+        /** Facts recalled into the system part of each chat turn's prompt; 0 turns recall off. Default 5. */
+        @WithDefault("5")
+        int chatFacts();
+
+        /** Least similarity for a fact to be recalled into a chat prompt. Default 0.2. */
+        @WithDefault("0.2")
+        double chatMinScore();
+
+        /**
+         * After a chat turn, ask the model for new or revised facts about the user and record them as events caused by
+         * the turn. Default: on when a model is configured (an API key or a base URL), off otherwise.
+         */
+        Optional<Boolean> extraction();
+
+        /**
+         * How often the projector looks for facts without a vector (a write through the memory API also wakes it).
+         * Default 1 s.
+         */
+        @WithDefault("1s")
+        Duration projectorInterval();
+
+        /** Facts embedded per projector round. Default 32. */
+        @WithDefault("32")
+        int projectorBatch();
+    }
+
+    interface Embedding {
+        /**
+         * {@code in-process}: all-MiniLM-L6-v2 (quantised, 384 dimensions) inside the service; {@code openai}: an
+         * OpenAI-compatible {@code /embeddings} endpoint. Default in-process.
+         */
+        @WithDefault("in-process")
+        String provider();
+
+        /** The endpoint's base URL for {@code openai}, up to {@code /v1}. Default https://api.openai.com/v1. */
+        @WithDefault("https://api.openai.com/v1")
+        String baseUrl();
+
+        /** The API key for {@code openai}; default none. */
+        Optional<String> apiKey();
+
+        /** The embedding model for {@code openai}. Default text-embedding-3-small. */
+        @WithDefault("text-embedding-3-small")
+        String modelName();
+
+        /** How long an {@code openai} embedding call may take. Default 30 s. */
+        @WithDefault("30s")
+        Duration timeout();
     }
 
     interface Ingest {

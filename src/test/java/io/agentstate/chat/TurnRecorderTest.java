@@ -29,7 +29,7 @@ class TurnRecorderTest {
     void shouldSendAnAttemptDecidedMeanwhileToTheLookupRatherThanRefuseIt() {
         SessionKey session = new SessionKey("default", "recorder-" + UUID.randomUUID());
         SessionState empty = recorder.read(session).await().atMost(WAIT);
-        Turn turn = recorder.turn(session, empty);
+        Turn turn = recorder.turn(session, empty, java.util.List.of());
 
         TurnRecorder.Written first = recorder.write(session, turn, "hello", "the first reply", "t1", 1).await()
                 .atMost(WAIT);

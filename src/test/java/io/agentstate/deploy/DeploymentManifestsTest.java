@@ -111,7 +111,8 @@ class DeploymentManifestsTest {
             Map.entry("quarkus.tls.\"redis\".hostname-verification-algorithm", "TLS to Redis"));
 
     /** Variables of the image's start script (run-java.sh in the UBI OpenJDK images), not of the service. */
-    private static final Set<String> IMAGE_VARIABLES = Set.of("JAVA_OPTS_APPEND");
+    // read by the image's start script, and by DJL (the in-process embedding model's tokenizer) for its native library
+    private static final Set<String> IMAGE_VARIABLES = Set.of("JAVA_OPTS_APPEND", "DJL_CACHE_DIR");
 
     private static final Map<String, List<JsonNode>> RENDERED = new LinkedHashMap<>();
 

@@ -24,6 +24,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.agentstate.event.Event;
 import io.agentstate.event.EventBatch;
 import io.agentstate.event.EventCodec;
+import io.agentstate.event.EventType;
 import io.agentstate.ledger.BatchDecider.Context;
 import io.agentstate.ledger.BatchDecider.DecisionKey;
 import io.agentstate.ledger.BatchDecider.EventRow;
@@ -361,8 +362,8 @@ class BatchDeciderTest {
 
         Result result = decider.decide(List.of(entry(0, 1, s1.started("u1")), entry(0, 2, fact)), EMPTY);
 
-        assertThat(result.memories()).containsExactly(new BatchDecider.MemoryRow(T, "u1", fact.id(), "s1", 2, "prefers tea",
-                List.of(), fact.time()));
+        assertThat(result.memories()).containsExactly(new BatchDecider.MemoryRow(EventType.MEMORY_RECORDED, T, "u1",
+                fact.id(), fact.id(), "s1", 2, "prefers tea", List.of(), fact.source(), fact.time()));
     }
 
     @Test

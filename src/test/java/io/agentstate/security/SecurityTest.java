@@ -78,6 +78,13 @@ class SecurityTest {
                 Arguments.of("POST", "/sessions/s1/chat"),
                 Arguments.of("POST", "/sessions/s1/chat/stream"),
                 Arguments.of("GET", "/users/u1/memories"),
+                Arguments.of("GET", "/users/u1/memories?query=tea"),
+                Arguments.of("POST", "/users/u1/memories"),
+                Arguments.of("GET", "/users/u1/memories/m1"),
+                Arguments.of("PUT", "/users/u1/memories/m1"),
+                Arguments.of("DELETE", "/users/u1/memories/m1"),
+                Arguments.of("GET", "/memories?query=tea"),
+                Arguments.of("POST", "/memories/rebuild"),
                 Arguments.of("DELETE", "/users/u1"),
                 Arguments.of("GET", "/sessions/s1/audit"),
                 Arguments.of("GET", "/admin/keys"),
@@ -172,6 +179,25 @@ class SecurityTest {
                 .body("size()", equalTo(1));
         bearer(Tokens.token(b, "admin")).get("/users/" + user + "/memories").then().statusCode(200)
                 .body("size()", equalTo(0));
+        // nor by meaning: A finds its fact once embedded, B finds nothing, for the user or across its tenant, and
+        // cannot read, revise or forget it by id
+        String factId = "fact-" + session;
+        Awaitility.await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> bearer(
+                Tokens.token(a, "reader")).get("/users/" + user + "/memories?query=a hot drink").then().statusCode(200)
+                .body("memoryId", equalTo(List.of(factId))));
+        bearer(Tokens.token(a, "reader")).get("/memories?query=a hot drink").then().statusCode(200)
+                .body("memoryId", equalTo(List.of(factId)));
+        bearer(Tokens.token(b, "admin")).get("/users/" + user + "/memories?query=a hot drink").then().statusCode(200)
+                .body("size()", equalTo(0));
+        bearer(Tokens.token(b, "admin")).get("/memories?query=a hot drink").then().statusCode(200)
+                .body("size()", equalTo(0));
+        bearer(Tokens.token(b, "admin")).get("/users/" + user + "/memories/" + factId).then().statusCode(404);
+        given().spec(bearer(Tokens.token(b, "writer")).request()).contentType(ContentType.JSON)
+                .body("{\"fact\":\"likes coffee\"}").put("/users/" + user + "/memories/" + factId).then()
+                .statusCode(404);
+        bearer(Tokens.token(b, "writer")).delete("/users/" + user + "/memories/" + factId).then().statusCode(404);
+        bearer(Tokens.token(a, "reader")).get("/users/" + user + "/memories/" + factId).then().statusCode(200)
+                .body("current.fact", equalTo("likes tea"));
 
         // naming A in a body does not write into A: it is refused, and A's session is unchanged
         given().spec(bearer(Tokens.token(b, "writer")).request()).contentType(ContentType.JSON)

@@ -21,6 +21,8 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 public class ModelStubResource implements QuarkusTestResourceLifecycleManager {
 
     public static final String SUMMARY = "SUMMARY: the user counted messages.";
+    /** What the extraction stub proposes for an exchange that says REMEMBER-ME. */
+    public static final String EXTRACTED = "Is allergic to hazelnuts";
     private static WireMockServer server;
 
     public static WireMockServer server() {
@@ -50,6 +52,17 @@ public class ModelStubResource implements QuarkusTestResourceLifecycleManager {
                 .withRequestBody(containing("running summary of a conversation"))
                 .willReturn(aResponse().withHeader("Content-Type", "application/json")
                         .withBody(completion.formatted(SUMMARY))));
+        // fact extraction (agent-state.memory.extraction): nothing to propose, unless the exchange says REMEMBER-ME
+        server.stubFor(post(urlPathMatching("/v1/chat/completions")).atPriority(2)
+                .withRequestBody(containing("keep the long-term memory of an assistant"))
+                .willReturn(aResponse().withHeader("Content-Type", "application/json")
+                        .withBody(completion.formatted("{\\\"facts\\\":[]}"))));
+        server.stubFor(post(urlPathMatching("/v1/chat/completions")).atPriority(1)
+                .withRequestBody(containing("keep the long-term memory of an assistant"))
+                .withRequestBody(containing("REMEMBER-ME"))
+                .willReturn(aResponse().withHeader("Content-Type", "application/json")
+                        .withBody(completion.formatted("{\\\"facts\\\":[{\\\"fact\\\":\\\"" + EXTRACTED
+                                + "\\\",\\\"tags\\\":[\\\"health\\\"],\\\"revises\\\":null}]}"))));
         server.stubFor(post(urlPathMatching("/v1/chat/completions")).atPriority(1)
                 .withRequestBody(containing("TIMEOUT-ME"))
                 .willReturn(aResponse().withFixedDelay(6000).withHeader("Content-Type", "application/json")

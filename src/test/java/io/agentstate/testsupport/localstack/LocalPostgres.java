@@ -48,6 +48,11 @@ final class LocalPostgres implements AutoCloseable {
 
     static LocalPostgres start(Path dir, int port, boolean durable, ServerCertificate certificate) throws IOException {
         Path home = Binaries.postgres();
+        // pgvector for semantic memory, built once into the server's tree; without it the service searches exactly
+        PgVector.Result vector = PgVector.install(home);
+        if (!vector.available()) {
+            System.err.println("[local-stack] " + vector.detail());
+        }
         Path data = dir.resolve("data");
         Path log = dir.resolve("postgres.log");
         Files.createDirectories(dir);
