@@ -84,11 +84,20 @@ export declare const STORE_SOURCE: "agent://langgraph-store";
 export interface AgentStateStoreOptions extends AgentStateClientOptions {
   /** Prefix of every session id (default "lgs-"). */
   sessionPrefix?: string;
+  /**
+   * Semantic search: each put's text at `fields` (LangGraph paths, default `["$"]`) is recorded as a fact the service
+   * embeds, and `search` with a `query` ranks by it. `embeddings` and `dims` of LangGraph's IndexConfig are ignored:
+   * the service's model embeds. Default off.
+   */
+  index?: boolean | { fields?: string[]; embeddings?: unknown; dims?: number };
+  /** How long a `search` with a query waits for facts not embedded yet (default 10,000 ms). */
+  indexTimeoutMs?: number;
 }
 
 /**
  * A LangGraph `BaseStore` on agent-state: one session per namespace, items as fields of its `shared` scope, written
- * by conditional `agentstate.state.patched` events. Behaves as `InMemoryStore` without an index.
+ * by conditional `agentstate.state.patched` events. Behaves as `InMemoryStore`; with `index`, `search` with a `query`
+ * ranks by the service's semantic memory.
  */
 export declare class AgentStateStore extends BaseStore {
   constructor(options: AgentStateStoreOptions);

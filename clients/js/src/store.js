@@ -1,6 +1,13 @@
 import { createHash, randomUUID } from "node:crypto";
-import { BaseStore, InvalidNamespaceError, validateNamespace } from "@langchain/langgraph-checkpoint";
-import { AgentStateClient, AgentStateError, ID_PATTERN, assertStorableText } from "./client.js";
+import { BaseStore, InvalidNamespaceError, getTextAtPath, validateNamespace } from "@langchain/langgraph-checkpoint";
+import {
+  AgentStateClient,
+  AgentStateError,
+  ID_PATTERN,
+  MAX_BATCH_BODY_BYTES,
+  MAX_BATCH_EVENTS,
+  assertStorableText,
+} from "./client.js";
 
 /** The source of the store's events. */
 export const STORE_SOURCE = "agent://langgraph-store";
@@ -10,6 +17,19 @@ const NAMED = "n.";
 const HASHED = "h.";
 const SCOPE = "shared";
 const MAX_ATTEMPTS = 30;
+/** The longest fact the service takes (`agentstate.memory.recorded`). */
+const MAX_FACT_CHARS = 20000;
+/** The most facts a search ranks per namespace (the service's largest page). */
+const MAX_RANKED = 1000;
+
+/** A text cut to at most `max` UTF-16 units without splitting a surrogate pair. */
+function cut(text, max) {
+  if (text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max;
+  return text.slice(0, end);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A namespace label in the session-id alphabet: letters, digits, `_` and `-`
@@ -82,6 +102,13 @@ function meets(condition, namespace) {
  * @property {number} [maxRetries]
  * @property {number} [requestTimeoutMs]
  * @property {number} [pendingTimeoutMs]
+ * @property {false | true | { fields?: string[] }} [index] semantic search:
+ *   each put's text at `fields` (LangGraph paths, default `["$"]`, the whole
+ *   value) is recorded as a fact that the service embeds; `search` with a
+ *   `query` ranks by it. An `embeddings` or `dims` given (LangGraph's
+ *   IndexConfig) is ignored: the service's model embeds. Default off.
+ * @property {number} [indexTimeoutMs] how long a `search` with a query waits
+ *   for facts not embedded yet (default 10,000 ms); then it ranks what is
  */
 
 /**
@@ -93,14 +120,19 @@ function meets(condition, namespace) {
  * tenant-scoped, versioned and audited like every session; the timeline shows
  * every put and delete.
  *
- * Behaves as `InMemoryStore` without an index: `search` filters and pages,
- * its `query` is not used for ranking (scores are undefined).
+ * Without `index`, behaves as `InMemoryStore` without one: `search` filters
+ * and pages, its `query` ranks nothing (scores are undefined). With `index`,
+ * each indexed text of an item is also a long-term fact of the service
+ * (`agentstate.memory.recorded`, `distinct`, user id = the namespace's session
+ * id), written in the same atomic batch as the item, and `search` with a
+ * `query` ranks by the service's similarity search, as `InMemoryStore` with an
+ * index ranks by its vectors.
  */
 export class AgentStateStore extends BaseStore {
   /** @param {AgentStateStoreOptions} options */
   constructor(options) {
     super();
-    const { sessionPrefix = "lgs-" } = options ?? {};
+    const { sessionPrefix = "lgs-", index = false, indexTimeoutMs = 10_000 } = options ?? {};
     if (typeof sessionPrefix !== "string" || !/^[A-Za-z0-9._:@-]{0,64}$/.test(sessionPrefix)) {
       throw new Error(`AgentStateStore: sessionPrefix ${JSON.stringify(sessionPrefix)} may only use [A-Za-z0-9._:@-], at most 64`);
     }
@@ -108,6 +140,33 @@ export class AgentStateStore extends BaseStore {
     this.sessionPrefix = sessionPrefix;
     /** The HTTP client; it takes baseUrl, apiKey, token, fetch and the timeouts. */
     this.client = new AgentStateClient(options);
+    if (index !== false && index !== true && (typeof index !== "object" || index === null)) {
+      throw new Error("AgentStateStore: index is false, true or { fields: [...] }");
+    }
+    const fields = index === true ? ["$"] : index ? (index.fields ?? ["$"]) : null;
+    if (fields !== null && (!Array.isArray(fields) || fields.some((f) => typeof f !== "string" || f.length === 0))) {
+      throw new Error("AgentStateStore: index.fields is an array of paths such as \"$\", \"text\" or \"tags[*]\"");
+    }
+    /** The indexed paths, or null without an index. */
+    this.indexFields = fields;
+    this.indexTimeoutMs = indexTimeoutMs;
+  }
+
+  /**
+   * The texts of a value that are embedded: at the op's own `index` paths, or
+   * the store's; none when the op says `index: false` or the store has no index.
+   */
+  #texts(op) {
+    // as InMemoryStore: a store without an index embeds nothing, whatever a put asks
+    if (op.value === null || op.index === false || this.indexFields === null) return [];
+    const paths = Array.isArray(op.index) ? op.index : this.indexFields;
+    const texts = [];
+    for (const path of paths) {
+      for (const text of getTextAtPath(op.value, path)) {
+        if (typeof text === "string" && text.trim() !== "") texts.push(cut(text, MAX_FACT_CHARS));
+      }
+    }
+    return texts;
   }
 
   /**
@@ -196,23 +255,44 @@ export class AgentStateStore extends BaseStore {
       // no prototype: a key such as "__proto__" is a key like any other
       /** @type {Record<string, unknown>} */
       const items = Object.create(null);
+      const facts = new FactPlan(sessionId);
       for (const op of ops) {
         const before = existing(op.key);
         if (op.value === null) {
           if (before) items[op.key] = null;
+          facts.forget(before?.m);
         } else {
-          items[op.key] = { v: JSON.stringify(op.value), c: before?.c ?? now, u: now, s: before?.s ?? next++ };
+          const item = { v: JSON.stringify(op.value), c: before?.c ?? now, u: now, s: before?.s ?? next++ };
+          const texts = this.#texts(op);
+          if (texts.length > 0) {
+            const digest = createHash("sha256").update(JSON.stringify(texts), "utf8").digest("hex").slice(0, 32);
+            // the same texts keep their facts: nothing to embed again
+            if (before?.x === digest && Array.isArray(before?.m)) {
+              item.m = before.m;
+            } else {
+              facts.forget(before?.m);
+              item.m = texts.map((text) => facts.record(text));
+            }
+            item.x = digest;
+          } else {
+            facts.forget(before?.m);
+          }
+          items[op.key] = item;
         }
       }
       if (Object.keys(items).length === 0) return;
       // the namespace is written with every patch that finds it missing, so a hashed session can always be listed
       const patch = state?.scopes?.[SCOPE]?.namespace ? { items } : { namespace, items };
+      const patched = { source: STORE_SOURCE, type: "agentstate.state.patched", data: { scope: SCOPE, patch } };
       try {
-        await this.client.appendEvent(sessionId, `lgs-${randomUUID()}`, {
-          source: STORE_SOURCE,
-          type: "agentstate.state.patched",
-          data: { scope: SCOPE, patch },
-        }, { ifMatch: state?.version ?? 0 });
+        if (facts.empty()) {
+          await this.client.appendEvent(sessionId, `lgs-${randomUUID()}`, patched, { ifMatch: state?.version ?? 0 });
+        } else {
+          // the patch and the first facts in one atomic, conditional batch; the facts that do not fit after it
+          const [first, ...rest] = facts.batches(patched);
+          await this.client.appendBatch(sessionId, first.key, first.events, { ifMatch: state?.version ?? 0 });
+          for (const batch of rest) await this.client.appendBatch(sessionId, batch.key, batch.events);
+        }
         return;
       } catch (err) {
         // a conflict is a 409, or a decision polled after a 202 whose outcome is conflict
@@ -245,17 +325,62 @@ export class AgentStateStore extends BaseStore {
   async #search(op, read) {
     validateNamespace(op.namespacePrefix, { allowEmpty: true, allowReservedRoot: true });
     const prefix = op.namespacePrefix;
+    const offset = op.offset ?? 0;
+    const limit = op.limit ?? 10;
+    const ranked = typeof op.query === "string" && op.query.length > 0 && this.indexFields !== null;
+    /** @type {{ item: any, facts: string[], sessionId: string }[]} */
     const candidates = [];
     for (const { id, namespace } of await this.#namespaces(read)) {
       if (prefix.some((label, i) => namespace[i] !== label)) continue;
-      for (const item of this.#items(namespace, await read(id))) {
+      const state = await read(id);
+      const stored = state?.scopes?.[SCOPE]?.items ?? {};
+      for (const item of this.#items(namespace, state)) {
         if (!op.filter || Object.entries(op.filter).every(([field, wanted]) => matches(item.value[field], wanted))) {
-          candidates.push({ ...item, score: undefined });
+          const facts = Array.isArray(stored[item.key]?.m) ? stored[item.key].m : [];
+          candidates.push({ item: { ...item, score: undefined }, facts, sessionId: id });
         }
       }
     }
-    const offset = op.offset ?? 0;
-    return candidates.slice(offset, offset + (op.limit ?? 10));
+    if (!ranked) return candidates.slice(offset, offset + limit).map((c) => c.item);
+    // each namespace's facts ranked by the service; an item scores as its best fact, as in InMemoryStore
+    const scores = new Map();
+    for (const sessionId of new Set(candidates.filter((c) => c.facts.length > 0).map((c) => c.sessionId))) {
+      for (const fact of await this.#rank(sessionId, op.query)) {
+        scores.set(fact.memoryId, Math.max(scores.get(fact.memoryId) ?? -Infinity, fact.score));
+      }
+    }
+    const scored = [];
+    const scoreless = [];
+    for (const candidate of candidates) {
+      const best = Math.max(...candidate.facts.map((id) => scores.get(id) ?? -Infinity));
+      if (best === -Infinity) scoreless.push(candidate.item);
+      else scored.push({ ...candidate.item, score: best });
+    }
+    // a stable sort: equal scores keep the namespaces' order
+    scored.sort((a, b) => b.score - a.score);
+    const kept = scored.slice(offset, offset + limit);
+    // items without a vector come after the ranked ones, as InMemoryStore lists them
+    return kept.length < limit ? [...kept, ...scoreless.slice(0, limit - kept.length)] : kept;
+  }
+
+  // The facts of one namespace ranked by similarity to the query, waiting (up to indexTimeoutMs) for those not embedded.
+  async #rank(sessionId, query) {
+    const deadline = Date.now() + this.indexTimeoutMs;
+    const path = `/users/${encodeURIComponent(sessionId)}/memories`;
+    for (let pause = 25; ; pause = Math.min(pause * 2, 500)) {
+      const res = await this.client.request("GET", path, { query: { query, limit: MAX_RANKED } });
+      if (res.status !== 200) {
+        const problem = await res.json().catch(() => null);
+        throw new AgentStateError(`searching the facts of ${sessionId} answered ${res.status}: ${problem?.detail ?? ""}`, {
+          status: res.status,
+          problem,
+        });
+      }
+      const found = await res.json();
+      const unindexed = Number(res.headers.get("Memory-Unindexed") ?? "0");
+      if (unindexed === 0 || Date.now() >= deadline) return found;
+      await sleep(pause);
+    }
   }
 
   async #listNamespaces(op, read) {
@@ -273,6 +398,71 @@ export class AgentStateStore extends BaseStore {
     }
     const offset = op.offset ?? 0;
     return namespaces.slice(offset, offset + (op.limit ?? namespaces.length));
+  }
+}
+
+/**
+ * The memory events of one write: facts forgotten and recorded, laid out in
+ * atomic batches after the patch. A recorded fact's id is the id its event
+ * gets in its batch (`<key>:<index>`), so the patch can name it before it is
+ * sent.
+ */
+class FactPlan {
+  /** @param {string} userId the namespace's session id */
+  constructor(userId) {
+    this.userId = userId;
+    /** @type {{ source: string, type: string, data: any }[]} */
+    this.events = [];
+    this.base = `lgm-${randomUUID()}`;
+    /** the batches laid out so far: a key and the number of events in it */
+    this.layout = [{ key: `${this.base}-0`, count: 1, bytes: 4096 }];
+  }
+
+  empty() {
+    return this.events.length === 0;
+  }
+
+  /** @param {unknown} ids the facts of an item's earlier value */
+  forget(ids) {
+    if (!Array.isArray(ids)) return;
+    for (const memoryId of ids) {
+      this.#add({ source: STORE_SOURCE, type: "agentstate.memory.forgotten", data: { userId: this.userId, memoryId } });
+    }
+  }
+
+  /** @param {string} fact @returns {string} the id the fact will have */
+  record(fact) {
+    return this.#add({
+      source: STORE_SOURCE,
+      type: "agentstate.memory.recorded",
+      data: { userId: this.userId, fact, tags: ["langgraph-store"], distinct: true },
+    });
+  }
+
+  #add(event) {
+    // the patch grows by each id it names; the service's own envelope adds a little more per event
+    const bytes = Buffer.byteLength(JSON.stringify(event), "utf8") + 512;
+    let last = this.layout[this.layout.length - 1];
+    if (last.count >= MAX_BATCH_EVENTS || last.bytes + bytes > MAX_BATCH_BODY_BYTES / 2) {
+      last = { key: `${this.base}-${this.layout.length}`, count: 0, bytes: 0 };
+      this.layout.push(last);
+    }
+    const id = `${last.key}:${last.count}`;
+    last.count += 1;
+    last.bytes += bytes;
+    this.events.push(event);
+    return id;
+  }
+
+  /** The batches to send: the first starts with the patch. */
+  batches(patched) {
+    const all = [patched, ...this.events];
+    let at = 0;
+    return this.layout.map(({ key, count }) => {
+      const events = all.slice(at, at + count);
+      at += count;
+      return { key, events };
+    });
   }
 }
 

@@ -159,3 +159,96 @@ describe("AgentStateStore, against InMemoryStore", () => {
     expect(memories.map((m) => m.value.text)).toEqual(["I like tea", "I live in Oslo"]);
   });
 });
+
+describe("AgentStateStore with an index: search by meaning through the service's memory", () => {
+  let store;
+  const texts = {
+    theme: "Prefers a dark theme in every editor and app",
+    allergy: "Is allergic to hazelnuts and almonds",
+    city: "Lives in Oslo, Norway, near the harbour",
+    job: "Works as a nurse on night shifts",
+    music: "Plays the cello in a community orchestra",
+  };
+  beforeAll(() => {
+    store = new AgentStateStore({ ...serviceOptions(), sessionPrefix: randomPrefix(), index: { fields: ["text"] } });
+  });
+  afterAll(async () => {
+    if (!store) return;
+    for (const id of await store.client.listSessionIds(store.sessionPrefix)) await store.client.deleteSession(id);
+  });
+
+  const keys = (items) => items.map((i) => i.key);
+  /** The facts the service holds for a namespace (its session id is their user id). */
+  async function facts(namespace) {
+    const res = await store.client.request("GET", `/users/${encodeURIComponent(store.sessionIdFor(namespace))}/memories`);
+    expect(res.status).toBe(200);
+    return res.json();
+  }
+
+  it("ranks a namespace's items by similarity to the query, best first, with scores", async () => {
+    for (const [key, text] of Object.entries(texts)) await store.put(["prefs", "u1"], key, { text, kind: "profile" });
+    const colour = await store.search(["prefs", "u1"], { query: "which colour scheme does she want for the UI?" });
+    expect(keys(colour)[0]).toBe("theme");
+    expect(colour).toHaveLength(5);
+    const scores = colour.map((i) => i.score);
+    expect(scores.every((s) => typeof s === "number" && s <= 1 && s >= -1)).toBe(true);
+    expect([...scores].sort((a, b) => b - a)).toEqual(scores);
+    expect(keys(await store.search(["prefs", "u1"], { query: "which nuts is she allergic to?" }))[0]).toBe("allergy");
+    expect(keys(await store.search(["prefs", "u1"], { query: "what city is home?" }))[0]).toBe("city");
+    expect(keys(await store.search(["prefs", "u1"], { query: "her job at the hospital" }))[0]).toBe("job");
+    // limit and offset page the ranking
+    const ranked = await store.search(["prefs", "u1"], { query: "musical instrument" });
+    expect(ranked[0].key).toBe("music");
+    expect(keys(await store.search(["prefs", "u1"], { query: "musical instrument", limit: 2, offset: 1 }))).toEqual(
+      keys(ranked).slice(1, 3)
+    );
+    // the items are what was put; the facts are the service's, one per item, each distinct
+    expect((await store.get(["prefs", "u1"], "theme")).value).toEqual({ text: texts.theme, kind: "profile" });
+    const stored = await facts(["prefs", "u1"]);
+    expect(stored.map((f) => f.fact).sort()).toEqual(Object.values(texts).sort());
+    expect(stored.every((f) => f.source === STORE_SOURCE && f.sessionId === store.sessionIdFor(["prefs", "u1"]))).toBe(true);
+  });
+
+  it("filters before ranking, and ranks across the namespaces under a prefix", async () => {
+    await store.put(["prefs", "u2"], "tea", { text: "Drinks green tea every morning", kind: "habit" });
+    await store.put(["prefs", "u2"], "run", { text: "Runs ten kilometres on Sundays", kind: "habit" });
+    const both = await store.search(["prefs"], { query: "a hot drink in the morning", limit: 3 });
+    expect(keys(both)[0]).toBe("tea");
+    expect(both[0].namespace).toEqual(["prefs", "u2"]);
+    const habits = await store.search(["prefs"], { query: "hazelnut allergy", filter: { kind: "habit" } });
+    expect(keys(habits).sort()).toEqual(["run", "tea"]);
+  });
+
+  it("keeps near-identical items apart, re-embeds a changed text and forgets a deleted item", async () => {
+    const ns = ["dups"];
+    await store.put(ns, "a", { text: "Likes green tea" });
+    await store.put(ns, "b", { text: "Likes green tea." });
+    expect(keys(await store.search(ns, { query: "green tea", limit: 2 })).sort()).toEqual(["a", "b"]);
+    const before = (await store.client.readState(store.sessionIdFor(ns))).scopes.shared.items.a.m;
+    // the same text again keeps its fact; another text replaces it
+    await store.put(ns, "a", { text: "Likes green tea" });
+    expect((await store.client.readState(store.sessionIdFor(ns))).scopes.shared.items.a.m).toEqual(before);
+    await store.put(ns, "a", { text: "Collects vintage fountain pens" });
+    expect(keys(await store.search(ns, { query: "pens and ink", limit: 1 }))).toEqual(["a"]);
+    expect((await facts(ns)).map((f) => f.fact).sort()).toEqual(["Collects vintage fountain pens", "Likes green tea."]);
+    await store.delete(ns, "b");
+    expect(keys(await store.search(ns, { query: "green tea" }))).toEqual(["a"]);
+    expect((await facts(ns)).map((f) => f.fact)).toEqual(["Collects vintage fountain pens"]);
+    const types = (await store.client.readTimeline(store.sessionIdFor(ns)))
+      .filter((e) => e.outcome === "accepted")
+      .map((e) => e.event.type);
+    expect(types.filter((t) => t === "agentstate.memory.recorded")).toHaveLength(3);
+    expect(types.filter((t) => t === "agentstate.memory.forgotten")).toHaveLength(2);
+  });
+
+  it("lists an item put with index: false after the ranked ones, without a score", async () => {
+    const ns = ["mixed"];
+    await store.put(ns, "plain", { text: "Owns a red bicycle" }, false);
+    await store.put(ns, "indexed", { text: "Owns a blue kayak" });
+    const found = await store.search(ns, { query: "bicycle" });
+    expect(keys(found)).toEqual(["indexed", "plain"]);
+    expect(typeof found[0].score).toBe("number");
+    expect(found[1].score).toBeUndefined();
+    expect(await facts(ns)).toHaveLength(1);
+  });
+});

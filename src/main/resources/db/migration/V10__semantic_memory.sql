@@ -11,6 +11,8 @@ ALTER TABLE memories ADD COLUMN source text;
 ALTER TABLE memories ADD COLUMN embedding bytea;
 ALTER TABLE memories ADD COLUMN embedding_model text;
 ALTER TABLE memories ADD COLUMN embedding_dims integer;
+-- A distinct fact is never marked as a near-duplicate of another (a key-value store's items must each be found).
+ALTER TABLE memories ADD COLUMN distinct_fact boolean NOT NULL DEFAULT false;
 
 CREATE INDEX memories_current ON memories (tenant, user_id, recorded_at DESC) WHERE superseded_by IS NULL;
 CREATE INDEX memories_by_fact ON memories (tenant, user_id, memory_id);

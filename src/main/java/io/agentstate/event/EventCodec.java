@@ -511,7 +511,8 @@ public final class EventCodec {
             case TOOL_REQUESTED -> new EventData.ToolRequested(text(d, "callId"), text(d, "tool"), d.get("arguments"));
             case TOOL_COMPLETED -> new EventData.ToolCompleted(text(d, "callId"), d.get("output"), text(d, "error"));
             case STATE_PATCHED -> new EventData.StatePatched(text(d, "scope"), (ObjectNode) d.get("patch"));
-            case MEMORY_RECORDED -> new EventData.MemoryRecorded(text(d, "userId"), text(d, "fact"), strings(d.get("tags")));
+            case MEMORY_RECORDED -> new EventData.MemoryRecorded(text(d, "userId"), text(d, "fact"), strings(d.get("tags")),
+                    d.path("distinct").asBoolean(false));
             case MEMORY_REVISED -> new EventData.MemoryRevised(text(d, "userId"), text(d, "memoryId"), text(d, "fact"),
                     d.has("tags") && !d.get("tags").isNull() ? strings(d.get("tags")) : null);
             case MEMORY_FORGOTTEN -> new EventData.MemoryForgotten(text(d, "userId"), text(d, "memoryId"),

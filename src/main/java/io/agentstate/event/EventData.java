@@ -33,8 +33,11 @@ public sealed interface EventData {
         String userId();
     }
 
-    /** Adds a long-term fact for a user, outside the session; the event's id is the fact's id. */
-    record MemoryRecorded(String userId, String fact, List<String> tags) implements UserFact {
+    /**
+     * Adds a long-term fact for a user, outside the session; the event's id is the fact's id. A {@code distinct} fact
+     * is never marked as a near-duplicate of another: each one stays searchable.
+     */
+    record MemoryRecorded(String userId, String fact, List<String> tags, boolean distinct) implements UserFact {
     }
 
     /** Replaces fact {@code memoryId}'s text, and its tags when given (null keeps them). */

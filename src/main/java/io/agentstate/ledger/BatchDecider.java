@@ -77,10 +77,12 @@ public final class BatchDecider {
 
     /**
      * One change to a user's facts, in log order: a fact recorded ({@code memoryId} = {@code eventId}), revised
-     * ({@code tags} null keeps the current ones) or forgotten ({@code fact} and {@code tags} null).
+     * ({@code tags} null keeps the current ones) or forgotten ({@code fact} and {@code tags} null); {@code distinct}
+     * (recorded only; a revision keeps the fact's) exempts it from near-duplicate marking.
      */
     public record MemoryRow(EventType kind, String tenant, String userId, String memoryId, String eventId,
-            String sessionId, long version, String fact, List<String> tags, String source, Instant recordedAt) {
+            String sessionId, long version, String fact, List<String> tags, String source, Instant recordedAt,
+            boolean distinct) {
     }
 
     /** The view changes of one session: valid only on a view of that generation at {@code fromVersion}. */
@@ -369,19 +371,19 @@ public final class BatchDecider {
                     EventData.MemoryRecorded data = (EventData.MemoryRecorded) event.payload();
                     memoryRows.add(new MemoryRow(EventType.MEMORY_RECORDED, key.tenant(), data.userId(), event.id(),
                             event.id(), key.sessionId(), version, data.fact(), data.tags(), event.source(),
-                            event.time()));
+                            event.time(), data.distinct()));
                 }
                 case MEMORY_REVISED -> {
                     EventData.MemoryRevised data = (EventData.MemoryRevised) event.payload();
                     memoryRows.add(new MemoryRow(EventType.MEMORY_REVISED, key.tenant(), data.userId(),
                             data.memoryId(), event.id(), key.sessionId(), version, data.fact(), data.tags(),
-                            event.source(), event.time()));
+                            event.source(), event.time(), false));
                 }
                 case MEMORY_FORGOTTEN -> {
                     EventData.MemoryForgotten data = (EventData.MemoryForgotten) event.payload();
                     memoryRows.add(new MemoryRow(EventType.MEMORY_FORGOTTEN, key.tenant(), data.userId(),
                             data.memoryId(), event.id(), key.sessionId(), version, null, null, event.source(),
-                            event.time()));
+                            event.time(), false));
                 }
                 case SUMMARY_RECORDED -> {
                     EventData.SummaryRecorded data = (EventData.SummaryRecorded) event.payload();

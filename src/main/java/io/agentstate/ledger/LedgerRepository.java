@@ -541,16 +541,18 @@ public class LedgerRepository {
                 memory.fact().getBytes(StandardCharsets.UTF_8)));
         String[] tags = memory.tags() == null ? null : memory.tags().toArray(new String[0]);
         Tuple values = Tuple.from(Arrays.asList(memory.tenant(), memory.userId(), memory.eventId(), memory.memoryId(),
-                memory.sessionId(), memory.version(), sealed, tags, offset(memory.recordedAt()), memory.source()));
+                memory.sessionId(), memory.version(), sealed, tags, offset(memory.recordedAt()), memory.source(),
+                memory.distinct()));
         if (memory.kind() == EventType.MEMORY_RECORDED) {
             return connection.preparedQuery("INSERT INTO memories (tenant, user_id, event_id, memory_id, session_id, "
-                    + "version, sealed, tags, recorded_at, source) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-                    + "COALESCE($8, '{}'::text[]), $9, $10) ON CONFLICT DO NOTHING").execute(values);
+                    + "version, sealed, tags, recorded_at, source, distinct_fact) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                    + "COALESCE($8, '{}'::text[]), $9, $10, $11) ON CONFLICT DO NOTHING").execute(values);
         }
         return connection.preparedQuery("WITH previous AS (UPDATE memories SET superseded_by = $3 WHERE tenant = $1 "
-                + "AND user_id = $2 AND memory_id = $4 AND superseded_by IS NULL AND event_id <> $3 RETURNING tags) "
+                + "AND user_id = $2 AND memory_id = $4 AND superseded_by IS NULL AND event_id <> $3 RETURNING tags, distinct_fact) "
                 + "INSERT INTO memories (tenant, user_id, event_id, memory_id, session_id, version, sealed, tags, "
-                + "recorded_at, source) SELECT $1, $2, $3, $4, $5, $6, $7, COALESCE($8, previous.tags), $9, $10 "
+                + "recorded_at, source, distinct_fact) SELECT $1, $2, $3, $4, $5, $6, $7, COALESCE($8, previous.tags), $9, "
+                + "$10, previous.distinct_fact OR $11 "
                 + "FROM previous ON CONFLICT DO NOTHING").execute(values);
     }
 }

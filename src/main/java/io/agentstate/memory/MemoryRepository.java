@@ -47,7 +47,10 @@ public class MemoryRepository {
         }
     }
 
-    /** A current revision the projector must embed: its text decrypted, and whether it never had a vector. */
+    /**
+     * A current revision the projector must embed: its text decrypted, and {@code first}: it never had a vector and is
+     * not distinct, so it is checked for being a near-duplicate.
+     */
     record ToEmbed(String tenant, String userId, String eventId, String memoryId, String fact, boolean first) {
     }
 
@@ -129,7 +132,7 @@ public class MemoryRepository {
      * its rows are going); with {@code otherModels}, also those embedded by another model.
      */
     Uni<List<ToEmbed>> toEmbed(String model, int limit, boolean otherModels) {
-        String sql = "SELECT tenant, user_id, event_id, memory_id, sealed, fact, embedding IS NULL AS first "
+        String sql = "SELECT tenant, user_id, event_id, memory_id, sealed, fact, embedding IS NULL AND NOT distinct_fact AS first "
                 + "FROM memories WHERE superseded_by IS NULL AND "
                 + (otherModels ? "(embedding IS NULL OR embedding_model <> $1) "
                         : "embedding IS NULL AND $1::text IS NOT NULL ")

@@ -52,6 +52,7 @@ public class MemoryVectors {
     // Concurrent first callers share one choice; a look-up that failed (the database unreachable) is tried again.
     private final Uni<Path> choice;
     private volatile Path path;
+    private volatile boolean choiceFailed;
 
     MemoryVectors(Pool pool, AgentStateConfig config) {
         this.pool = pool;
@@ -60,7 +61,15 @@ public class MemoryVectors {
             throw new IllegalArgumentException("agent-state.memory.vector-store is " + setting
                     + "; use auto, pgvector or exact");
         }
-        this.choice = Uni.createFrom().deferred(this::choose).memoize().until(() -> path == null);
+        // memoized while it runs and after it chose; only a failed choice is made again by the next caller
+        this.choice = Uni.createFrom().deferred(this::choose).onFailure().invoke(failure -> choiceFailed = true)
+                .memoize().until(() -> {
+                    if (!choiceFailed) {
+                        return false;
+                    }
+                    choiceFailed = false;
+                    return true;
+                });
     }
 
     /** The path in use, choosing it on first call: pgvector when set or available, else exact. */
@@ -80,16 +89,43 @@ public class MemoryVectors {
                     if (row.getString("installed") == null && !row.getBoolean("available")) {
                         return unavailable("the database has no pgvector extension");
                     }
-                    return pool.query("CREATE EXTENSION IF NOT EXISTS vector").execute()
-                            .chain(() -> pool.query("SELECT 1 FROM information_schema.columns WHERE table_name = "
-                                    + "'memories' AND column_name = 'embedding_vector'").execute())
-                            .chain(found -> found.size() > 0 ? Uni.createFrom().voidItem()
-                                    : pool.query("ALTER TABLE memories ADD COLUMN IF NOT EXISTS embedding_vector vector")
-                                            .execute().replaceWithVoid())
+                    // replicas starting together race on the catalogue ("duplicate key" from IF NOT EXISTS): the
+                    // second try finds what the first one created
+                    return setUpPgvector().onFailure().recoverWithUni(first -> retrySetUp(first))
                             .map(done -> chosen(Path.PGVECTOR, "pgvector"))
-                            .onFailure().recoverWithUni(failure -> unavailable("pgvector could not be set up: "
+                            // the database refused (no right to create the extension, say): exact search; a failure
+                            // to reach it is not a choice, and the next caller tries again
+                            .onFailure(io.vertx.pgclient.PgException.class)
+                            .recoverWithUni(failure -> unavailable("pgvector could not be set up: "
                                     + LogSafe.failure(failure)));
                 });
+    }
+
+    private Uni<Void> setUpPgvector() {
+        return pool.query("SELECT 1 FROM pg_extension WHERE extname = 'vector'").execute()
+                .chain(found -> found.size() > 0 ? Uni.createFrom().voidItem()
+                        : pool.query("CREATE EXTENSION IF NOT EXISTS vector").execute().replaceWithVoid())
+                .chain(() -> pool.query("SELECT 1 FROM information_schema.columns WHERE table_name = "
+                        + "'memories' AND column_name = 'embedding_vector'").execute())
+                .chain(found -> found.size() > 0 ? Uni.createFrom().voidItem()
+                        : pool.query("ALTER TABLE memories ADD COLUMN IF NOT EXISTS embedding_vector vector")
+                                .execute().replaceWithVoid())
+                // facts embedded while the service searched without pgvector have no vector in the column: the
+                // projector embeds them again (until then Memory-Unindexed counts them)
+                .chain(() -> pool.query("UPDATE memories SET embedding = NULL, embedding_model = NULL, "
+                        + "embedding_dims = NULL WHERE embedding IS NOT NULL AND embedding_vector IS NULL").execute())
+                .invoke(rows -> {
+                    if (rows.rowCount() > 0) {
+                        LOG.infof("pgvector: %d facts embedded without it are queued to be embedded again",
+                                rows.rowCount());
+                    }
+                })
+                .replaceWithVoid();
+    }
+
+    private Uni<Void> retrySetUp(Throwable first) {
+        LOG.debugf("pgvector set-up failed once, trying again: %s", LogSafe.failure(first));
+        return setUpPgvector();
     }
 
     private Uni<Path> unavailable(String why) {
@@ -149,7 +185,8 @@ public class MemoryVectors {
         String vector = literal(query);
         int dims = query.length;
         Tuple args = Tuple.from(Arrays.asList(tenant, userId, model, vector, tag, limit, exclude));
-        String filter = "tenant = $1 AND " + CURRENT + " AND ($5::text IS NULL OR $5 = ANY(tags)) "
+        String filter = "tenant = $1 AND " + CURRENT + " AND embedding_vector IS NOT NULL "
+                + "AND ($5::text IS NULL OR $5 = ANY(tags)) "
                 + "AND ($7::text IS NULL OR memory_id <> $7)";
         if (userId != null) {
             // within one user: an exact scan of their rows (the index is not used for this expression)

@@ -91,7 +91,7 @@ class EventCodecTest {
         assertThat(s.toolFailed("c1", "boom").payload()).isEqualTo(new EventData.ToolCompleted("c1", null, "boom"));
         assertThat(s.patch("agent:coder", "{\"a\":null}").payload())
                 .isEqualTo(new EventData.StatePatched("agent:coder", (ObjectNode) json("{\"a\":null}")));
-        assertThat(s.memory("u1", "fact").payload()).isEqualTo(new EventData.MemoryRecorded("u1", "fact", List.of()));
+        assertThat(s.memory("u1", "fact").payload()).isEqualTo(new EventData.MemoryRecorded("u1", "fact", List.of(), false));
         assertThat(s.summary(3, "text").payload())
                 .isEqualTo(new EventData.SummaryRecorded(3, "text", "test-model", null));
         assertThat(s.ended("done").payload()).isEqualTo(new EventData.SessionEnded("done"));

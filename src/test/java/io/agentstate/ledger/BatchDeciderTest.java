@@ -363,7 +363,7 @@ class BatchDeciderTest {
         Result result = decider.decide(List.of(entry(0, 1, s1.started("u1")), entry(0, 2, fact)), EMPTY);
 
         assertThat(result.memories()).containsExactly(new BatchDecider.MemoryRow(EventType.MEMORY_RECORDED, T, "u1",
-                fact.id(), fact.id(), "s1", 2, "prefers tea", List.of(), fact.source(), fact.time()));
+                fact.id(), fact.id(), "s1", 2, "prefers tea", List.of(), fact.source(), fact.time(), false));
     }
 
     @Test

@@ -3,8 +3,10 @@ package io.agentstate.memory;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.containsInAnyOrder;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.nullValue;
 
 import java.io.InputStream;
 import java.time.Duration;
@@ -125,6 +127,15 @@ abstract class SemanticMemoryContract {
                 .body("find { it.memoryId == 'again-" + user + "' }.duplicateOf", equalTo(original));
         given().queryParam("query", "peanut allergy").get("/users/{u}/memories", user).then().statusCode(200)
                 .body("memoryId", equalTo(List.of(original)));
+        // a distinct fact is never marked, however close: both it and the original are found
+        String distinct = fact("distinct-" + user, user, "Is allergic to peanuts?").replace("\"}}", "\",\"distinct\":true}}");
+        given().contentType(ContentType.JSON).body(distinct).post("/sessions/{id}/events", session).then()
+                .statusCode(201);
+        awaitIndexed(user);
+        given().queryParam("query", "peanut allergy").get("/users/{u}/memories", user).then().statusCode(200)
+                .body("memoryId", containsInAnyOrder(original, "distinct-" + user));
+        given().get("/users/{u}/memories", user).then().statusCode(200)
+                .body("find { it.memoryId == 'distinct-" + user + "' }.duplicateOf", nullValue());
         // a different fact is not a duplicate
         record(user, session, "Prefers aisle seats on long flights").then().statusCode(201);
     }

@@ -56,9 +56,11 @@ final class Bench {
     final ServiceMonitor monitor;
     final Credentials credentials;
     final Vertx vertx;
+    /** The settings the service was started with, for a scenario that starts another replica beside it. */
+    final List<String> serviceProperties;
 
     Bench(BenchOptions options, LocalStack stack, ServiceProcess service, Results results, ServiceMonitor monitor,
-            Credentials credentials, Vertx vertx) {
+            Credentials credentials, Vertx vertx, List<String> serviceProperties) {
         this.options = options;
         this.stack = stack;
         this.service = service;
@@ -66,6 +68,7 @@ final class Bench {
         this.monitor = monitor;
         this.credentials = credentials;
         this.vertx = vertx;
+        this.serviceProperties = List.copyOf(serviceProperties);
     }
 
     /** A client of the service with one keep-alive connection, sending the harness's API key (when required). */

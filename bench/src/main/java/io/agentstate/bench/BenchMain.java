@@ -103,7 +103,8 @@ public final class BenchMain {
             Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(Bench.EVENT_LOOPS).setWorkerPoolSize(2));
             try (ServiceMonitor monitor = new ServiceMonitor(vertx, service.baseUri(), service.pid(),
                     credentials.apiKey())) {
-                Bench bench = new Bench(options, stack, service, results, monitor, credentials, vertx);
+                Bench bench = new Bench(options, stack, service, results, monitor, credentials, vertx,
+                        properties);
                 results.run.put("versions", versions(bench));
                 execute(bench, model);
             } finally {
@@ -175,6 +176,9 @@ public final class BenchMain {
         // after the rebuild: its 10,000-message sessions would otherwise change what the rebuild measures
         if (options.runs(GrowthScenario.ID)) {
             measure(bench, GrowthScenario.ID, true, () -> new GrowthScenario(bench).run());
+        }
+        if (options.runs(SemanticMemoryScenario.ID)) {
+            measure(bench, SemanticMemoryScenario.ID, true, () -> new SemanticMemoryScenario(bench).run());
         }
         if (options.runs("memory")) {
             summariseMemory(bench);

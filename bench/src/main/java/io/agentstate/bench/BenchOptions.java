@@ -59,7 +59,7 @@ public record BenchOptions(String mode, Set<String> scenarios, Path root, Path r
      * 10,000-message sessions would change what the rebuild measures), and memory summarises the others at the end.
      */
     public static final List<String> OURS = List.of("ingest", "visibility", "conditional-writes", "reads", "per-step",
-            "rebuild", "growth", "chat", "memory");
+            "rebuild", "growth", "chat", "semantic-memory", "memory");
 
     /** Baselines and peers, measured on the same servers and records. */
     public static final List<String> PEERS = List.of("baseline-parse", "baseline-raw-loop", "baseline-naive-loop",

@@ -34,8 +34,13 @@ final class IngestScenario {
     private final Results.Scenario result;
 
     IngestScenario(Bench bench) {
+        this(bench, bench.results.scenario(ID, "Ingest: Kafka producer to PostgreSQL and Redis"));
+    }
+
+    /** Ingest runs reported by another scenario (which records their figures itself). */
+    IngestScenario(Bench bench, Results.Scenario result) {
         this.bench = bench;
-        this.result = bench.results.scenario(ID, "Ingest: Kafka producer to PostgreSQL and Redis");
+        this.result = result;
     }
 
     /** Runs the warm-up and the measured runs; returns the prefix of the first measured run (the baselines' records). */
@@ -75,7 +80,8 @@ final class IngestScenario {
         return first;
     }
 
-    private Run once(String prefix, int sessionCount, int perSession, boolean snapshotTop) throws Exception {
+    /** One ingest burst, timed until applied everywhere, its invariants then checked. */
+    Run once(String prefix, int sessionCount, int perSession, boolean snapshotTop) throws Exception {
         BenchOptions.Sizes sizes = bench.sizes();
         List<String> sessions = Bench.sessions(prefix, sessionCount);
         long total = (long) sessionCount * perSession;

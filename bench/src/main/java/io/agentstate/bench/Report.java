@@ -89,6 +89,7 @@ final class Report {
         rebuild();
         growth();
         chat();
+        semanticMemory();
         memory();
         capacity();
         notMeasured();
@@ -651,6 +652,27 @@ final class Report {
         line("");
         table(chat, List.of("turns/s", "latency p50", "latency p99", "overhead p50", "overhead p99",
                 "model calls per turn", "failed turns"));
+    }
+
+    private void semanticMemory() {
+        Results.Scenario memory = results.find(SemanticMemoryScenario.ID);
+        if (memory == null) {
+            return;
+        }
+        section("Semantic memory: recall, search latency, ingest with the projector on");
+        if (!memory.measured()) {
+            line("Not measured: %s", memory.reason);
+            return;
+        }
+        line("The in-process all-MiniLM-L6-v2 (quantised) model; pgvector is the service as shipped, exact a second "
+                + "replica on the same servers with `agent-state.memory.vector-store=exact`. Each search is one "
+                + "client in a closed loop, the query's embedding included.");
+        line("");
+        table(memory, List.of("queries", "recall@1", "recall@5", "MRR"));
+        line("");
+        table(memory, List.of("latency p50", "latency p99", "searches/s"));
+        line("");
+        table(memory, List.of("events/s", "× idle", "facts still to embed when the burst ended", "facts embedded/s"));
     }
 
     private void memory() {
