@@ -16,7 +16,7 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 /**
  * A real HTTP server speaking the OpenAI chat-completions protocol (streaming included), standing in for the model.
  * It answers {@code echo: <last user message>}; a message containing TIMEOUT-ME is answered too late, FAIL-ME with a
- * 500; a summariser request gets a fixed summary.
+ * 500; a summariser request gets a fixed summary. {@code /v1/embeddings} answers with {@link EmbeddingsStub}'s vectors.
  */
 public class ModelStubResource implements QuarkusTestResourceLifecycleManager {
 
@@ -31,7 +31,8 @@ public class ModelStubResource implements QuarkusTestResourceLifecycleManager {
 
     @Override
     public Map<String, String> start() {
-        server = new WireMockServer(options().dynamicPort().bindAddress("127.0.0.1").globalTemplating(true));
+        server = new WireMockServer(options().dynamicPort().bindAddress("127.0.0.1").globalTemplating(true)
+                .extensions(new EmbeddingsStub()));
         server.start();
         String completion = """
                 {"id":"chatcmpl-stub","object":"chat.completion","created":1700000000,"model":"stub-model",
@@ -70,7 +71,12 @@ public class ModelStubResource implements QuarkusTestResourceLifecycleManager {
         server.stubFor(post(urlPathMatching("/v1/chat/completions")).atPriority(1)
                 .withRequestBody(containing("FAIL-ME"))
                 .willReturn(aResponse().withStatus(500).withBody("{\"error\":{\"message\":\"boom\"}}")));
+        // OpenAI embeddings (agent-state.memory.embedding.provider=openai): computed per request by EmbeddingsStub
+        server.stubFor(post(urlPathMatching("/v1/embeddings")).willReturn(aResponse().withTransformers(
+                EmbeddingsStub.NAME)));
         return Map.of(
+                "agent-state.memory.embedding.base-url", server.baseUrl() + "/v1",
+                "agent-state.memory.embedding.api-key", "test-key",
                 "quarkus.langchain4j.openai.base-url", server.baseUrl() + "/v1",
                 "quarkus.langchain4j.openai.api-key", "test-key",
                 "quarkus.langchain4j.openai.timeout", "2s",
