@@ -9,6 +9,9 @@ ALTER TABLE memories ADD COLUMN superseded_by text;
 ALTER TABLE memories ADD COLUMN duplicate_of text;
 ALTER TABLE memories ADD COLUMN source text;
 ALTER TABLE memories ADD COLUMN embedding bytea;
+-- Out of the row, uncompressed (float32 does not compress): the row keeps room for pgvector's copy of the vector, which
+-- a search reads for every fact of a user.
+ALTER TABLE memories ALTER COLUMN embedding SET STORAGE EXTERNAL;
 ALTER TABLE memories ADD COLUMN embedding_model text;
 ALTER TABLE memories ADD COLUMN embedding_dims integer;
 -- A distinct fact is never marked as a near-duplicate of another (a key-value store's items must each be found).

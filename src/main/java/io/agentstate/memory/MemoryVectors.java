@@ -108,8 +108,13 @@ public class MemoryVectors {
                 .chain(() -> pool.query("SELECT 1 FROM information_schema.columns WHERE table_name = "
                         + "'memories' AND column_name = 'embedding_vector'").execute())
                 .chain(found -> found.size() > 0 ? Uni.createFrom().voidItem()
+                        // kept in the row (MAIN), not in TOAST: a user's exact scan reads every vector, and
+                        // fetching each from the TOAST table made it four times slower (docs/benchmarks.md)
                         : pool.query("ALTER TABLE memories ADD COLUMN IF NOT EXISTS embedding_vector vector")
-                                .execute().replaceWithVoid())
+                                .execute()
+                                .chain(() -> pool.query("ALTER TABLE memories ALTER COLUMN embedding_vector "
+                                        + "SET STORAGE MAIN").execute())
+                                .replaceWithVoid())
                 // facts embedded while the service searched without pgvector have no vector in the column: the
                 // projector embeds them again (until then Memory-Unindexed counts them)
                 .chain(() -> pool.query("UPDATE memories SET embedding = NULL, embedding_model = NULL, "

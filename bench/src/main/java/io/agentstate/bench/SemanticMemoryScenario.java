@@ -6,10 +6,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +17,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.agentstate.testsupport.LabelledSet;
 import io.agentstate.testsupport.Ports;
 import io.agentstate.testsupport.ServiceProcess;
 
@@ -32,7 +31,6 @@ import io.agentstate.testsupport.ServiceProcess;
 final class SemanticMemoryScenario {
 
     static final String ID = "semantic-memory";
-    private static final String LABELLED_SET = "src/test/resources/memory/labelled-set.json";
     private static final String BATCH = "application/cloudevents-batch+json";
 
     private static final String[] ACTIONS = { "Plays tennis", "Goes swimming", "Visits the library",
@@ -69,7 +67,8 @@ final class SemanticMemoryScenario {
         result.setup.put("model", "in-process all-MiniLM-L6-v2 (quantised), 384 dimensions, the shipped default");
         result.setup.put("paths", "pgvector (the shipped service; the local stack builds pgvector 0.8.0) and exact "
                 + "(a second replica on the same servers with agent-state.memory.vector-store=exact)");
-        result.setup.put("labelledSet", LABELLED_SET + ": each query against its own user's facts, limit 5");
+        result.setup.put("labelledSet", "src/test/resources/" + LabelledSet.RESOURCE + ": each query against its own "
+                + "user's facts, limit 5");
         result.setup.put("factsPerUser", sizes);
         result.setup.put("searchesPerSize", searches);
         result.setup.put("search", "GET /users/{u}/memories?query=...&limit=5, closed loop, one client; the latency "
@@ -82,10 +81,10 @@ final class SemanticMemoryScenario {
                 + "messages), once with the projector idle and once right after recording the latency facts, "
                 + "while it embeds them");
 
-        JsonNode set = Results.JSON.readTree(Files.readString(bench.options.root().resolve(LABELLED_SET)));
-        Map<String, String> keyOfFact = recordLabelledSet(set, run);
-        awaitIndexed(bench.baseUri(), labelledUsers(set, run), Duration.ofMinutes(5));
-        quality("labelled set, pgvector", bench.baseUri(), set, run, keyOfFact);
+        LabelledSet set = LabelledSet.load(run);
+        recordLabelledSet(set);
+        awaitIndexed(bench.baseUri(), set.users(), Duration.ofMinutes(5));
+        quality("labelled set, pgvector", bench.baseUri(), set);
 
         IngestScenario ingest = new IngestScenario(bench, result);
         BenchOptions.Sizes ingestSizes = bench.sizes();
@@ -118,8 +117,7 @@ final class SemanticMemoryScenario {
         result.details.put("embedSeconds", CpuProbe.round(embedSeconds));
         Bench.log("semantic-memory: %d facts recorded and embedded in %.1f s", total, embedSeconds);
 
-        List<String> queries = new ArrayList<>();
-        set.get("queries").forEach(q -> queries.add(q.get("query").asText()));
+        List<String> queries = set.queries().stream().map(LabelledSet.Query::text).toList();
         latency("pgvector", bench.baseUri(), users, queries, searches);
 
         List<String> properties = new ArrayList<>(bench.serviceProperties);
@@ -127,7 +125,7 @@ final class SemanticMemoryScenario {
         ServiceProcess exact = ServiceProcess.start(bench.stack, Ports.free(),
                 bench.options.workDir().resolve("service-exact.log"), properties.toArray(String[]::new));
         try {
-            quality("labelled set, exact", exact.baseUri(), set, run, keyOfFact);
+            quality("labelled set, exact", exact.baseUri(), set);
             latency("exact", exact.baseUri(), users, queries, searches);
         } finally {
             exact.close();
@@ -136,60 +134,27 @@ final class SemanticMemoryScenario {
 
     // --- the labelled set ---
 
-    private static List<String> labelledUsers(JsonNode set, String run) {
-        List<String> users = new ArrayList<>();
-        set.get("users").forEach(user -> users.add(user.get("userId").asText() + "-" + run));
-        return users;
-    }
-
-    /** Records every fact of the labelled set, one batch per user; returns each fact's key by its event id. */
-    private Map<String, String> recordLabelledSet(JsonNode set, String run) throws Exception {
-        Map<String, String> keyOfFact = new HashMap<>();
-        for (JsonNode user : set.get("users")) {
-            String userId = user.get("userId").asText() + "-" + run;
-            ArrayNode batch = JsonNodeFactory.instance.arrayNode();
-            for (JsonNode fact : user.get("facts")) {
-                String id = fact.get("key").asText() + "-" + run;
-                keyOfFact.put(id, fact.get("key").asText());
-                ObjectNode event = batch.addObject().put("id", id).put("source", "agent://bench")
-                        .put("type", "agentstate.memory.recorded");
-                event.putObject("data").put("userId", userId).put("fact", fact.get("fact").asText())
-                        .set("tags", fact.get("tags"));
-            }
+    private void recordLabelledSet(LabelledSet set) throws Exception {
+        for (String userId : set.users()) {
+            ArrayNode batch = set.batch(userId, "agent://bench");
             post("/sessions/" + userId + "-facts/events", batch, id(batch));
         }
-        return keyOfFact;
     }
 
-    private void quality(String variant, String base, JsonNode set, String run, Map<String, String> keyOfFact)
-            throws Exception {
-        int found = 0;
-        int first = 0;
-        double reciprocal = 0;
-        List<String> missed = new ArrayList<>();
-        JsonNode queries = set.get("queries");
-        for (JsonNode query : queries) {
-            String userId = query.get("userId").asText() + "-" + run;
-            JsonNode ranked = search(base, "/users/" + userId + "/memories", query.get("query").asText(), 5).body;
-            List<String> keys = new ArrayList<>();
-            ranked.forEach(m -> keys.add(keyOfFact.get(m.get("memoryId").asText())));
-            int rank = keys.indexOf(query.get("expect").asText());
-            if (rank >= 0) {
-                found++;
-                first += rank == 0 ? 1 : 0;
-                reciprocal += 1.0 / (rank + 1);
-            } else {
-                missed.add(query.get("query").asText() + " -> " + keys);
-            }
+    private void quality(String variant, String base, LabelledSet set) throws Exception {
+        LabelledSet.Score score = set.score();
+        for (LabelledSet.Query query : set.queries()) {
+            List<String> ranked = new ArrayList<>();
+            search(base, "/users/" + query.userId() + "/memories", query.text(), 5).body
+                    .forEach(m -> ranked.add(m.get("memoryId").asText()));
+            score.rank(query, ranked);
         }
-        int n = queries.size();
-        result.add(variant, "queries", "count", n);
-        result.add(variant, "recall@1", "ratio", (double) first / n);
-        result.add(variant, "recall@5", "ratio", (double) found / n);
-        result.add(variant, "MRR", "ratio", reciprocal / n);
-        result.details.put("missed, " + variant, missed);
-        Bench.log("semantic-memory %s: recall@1 %.3f, recall@5 %.3f, MRR %.3f over %d queries; missed %s", variant,
-                (double) first / n, (double) found / n, reciprocal / n, n, missed);
+        result.add(variant, "queries", "count", score.queries());
+        result.add(variant, "recall@1", "ratio", score.recallAt1());
+        result.add(variant, "recall@5", "ratio", score.recallAt5());
+        result.add(variant, "MRR", "ratio", score.mrr());
+        result.details.put("missed, " + variant, score.missed());
+        Bench.log("semantic-memory %s: %s", variant, score);
     }
 
     // --- latency ---
