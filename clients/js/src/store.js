@@ -19,14 +19,24 @@ const SCOPE = "shared";
 const MAX_ATTEMPTS = 30;
 /** The longest fact the service takes (`agentstate.memory.recorded`). */
 const MAX_FACT_CHARS = 20000;
-/** The most facts a search ranks per namespace (the service's largest page). */
+/** The most facts a search ranks per namespace (the service's largest page by default). */
 const MAX_RANKED = 1000;
+/** The longest query the service ranks by. */
+const MAX_QUERY_CHARS = 2000;
+/** The most texts of one item that are indexed, so that one item's old and new facts always fit one atomic batch. */
+const MAX_TEXTS_PER_ITEM = 48;
+/** The most UTF-8 bytes of one item's indexed texts (the rest are not indexed), for the same reason. */
+const MAX_TEXT_BYTES_PER_ITEM = 768 * 1024;
 
-/** A text cut to at most `max` UTF-16 units without splitting a surrogate pair. */
-function cut(text, max) {
-  if (text.length <= max) return text;
-  const end = /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max;
-  return text.slice(0, end);
+/**
+ * A text the service can store as a fact: cut to at most `max` UTF-16 units
+ * without splitting a surrogate pair, U+0000 and unpaired surrogates replaced
+ * by U+FFFD (the value itself keeps them: it is stored as escaped JSON).
+ */
+function storable(text, max) {
+  let out = text.length <= max ? text : text.slice(0, /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max);
+  out = out.toWellFormed();
+  return out.includes("\u0000") ? out.replaceAll("\u0000", "\uFFFD") : out;
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -108,7 +118,8 @@ function meets(condition, namespace) {
  *   `query` ranks by it. An `embeddings` or `dims` given (LangGraph's
  *   IndexConfig) is ignored: the service's model embeds. Default off.
  * @property {number} [indexTimeoutMs] how long a `search` with a query waits
- *   for facts not embedded yet (default 10,000 ms); then it ranks what is
+ *   for facts not embedded yet (default 10,000 ms, for the whole search);
+ *   then it ranks the facts that are embedded
  */
 
 /**
@@ -149,6 +160,9 @@ export class AgentStateStore extends BaseStore {
     }
     /** The indexed paths, or null without an index. */
     this.indexFields = fields;
+    if (typeof indexTimeoutMs !== "number" || !Number.isFinite(indexTimeoutMs) || indexTimeoutMs < 0) {
+      throw new Error("AgentStateStore: indexTimeoutMs is a number of milliseconds, 0 or more");
+    }
     this.indexTimeoutMs = indexTimeoutMs;
   }
 
@@ -161,9 +175,15 @@ export class AgentStateStore extends BaseStore {
     if (op.value === null || op.index === false || this.indexFields === null) return [];
     const paths = Array.isArray(op.index) ? op.index : this.indexFields;
     const texts = [];
+    let bytes = 0;
     for (const path of paths) {
       for (const text of getTextAtPath(op.value, path)) {
-        if (typeof text === "string" && text.trim() !== "") texts.push(cut(text, MAX_FACT_CHARS));
+        if (typeof text !== "string" || text.trim() === "") continue;
+        const fact = storable(text, MAX_FACT_CHARS);
+        bytes += Buffer.byteLength(fact, "utf8");
+        // beyond the per-item budget a text is not indexed (the item is stored whole all the same)
+        if (texts.length >= MAX_TEXTS_PER_ITEM || bytes > MAX_TEXT_BYTES_PER_ITEM) return texts;
+        texts.push(fact);
       }
     }
     return texts;
@@ -281,6 +301,13 @@ export class AgentStateStore extends BaseStore {
         }
       }
       if (Object.keys(items).length === 0) return;
+      if (!facts.fits() && ops.length > 1) {
+        // the patch and its facts must be one atomic batch: write the ops in two halves, each its own conditional write
+        const half = Math.ceil(ops.length / 2);
+        await this.#write(sessionId, namespace, ops.slice(0, half));
+        await this.#write(sessionId, namespace, ops.slice(half));
+        return;
+      }
       // the namespace is written with every patch that finds it missing, so a hashed session can always be listed
       const patch = state?.scopes?.[SCOPE]?.namespace ? { items } : { namespace, items };
       const patched = { source: STORE_SOURCE, type: "agentstate.state.patched", data: { scope: SCOPE, patch } };
@@ -288,10 +315,8 @@ export class AgentStateStore extends BaseStore {
         if (facts.empty()) {
           await this.client.appendEvent(sessionId, `lgs-${randomUUID()}`, patched, { ifMatch: state?.version ?? 0 });
         } else {
-          // the patch and the first facts in one atomic, conditional batch; the facts that do not fit after it
-          const [first, ...rest] = facts.batches(patched);
-          await this.client.appendBatch(sessionId, first.key, first.events, { ifMatch: state?.version ?? 0 });
-          for (const batch of rest) await this.client.appendBatch(sessionId, batch.key, batch.events);
+          // the patch and its facts in one atomic, conditional batch: an item and its facts never part
+          await this.client.appendBatch(sessionId, facts.key, [patched, ...facts.events], { ifMatch: state?.version ?? 0 });
         }
         return;
       } catch (err) {
@@ -327,7 +352,9 @@ export class AgentStateStore extends BaseStore {
     const prefix = op.namespacePrefix;
     const offset = op.offset ?? 0;
     const limit = op.limit ?? 10;
-    const ranked = typeof op.query === "string" && op.query.length > 0 && this.indexFields !== null;
+    // a blank query ranks nothing (the service refuses it); a long one is cut to what the service takes
+    const query = typeof op.query === "string" ? storable(op.query, MAX_QUERY_CHARS) : "";
+    const ranked = query.trim() !== "" && this.indexFields !== null;
     /** @type {{ item: any, facts: string[], sessionId: string }[]} */
     const candidates = [];
     for (const { id, namespace } of await this.#namespaces(read)) {
@@ -344,8 +371,9 @@ export class AgentStateStore extends BaseStore {
     if (!ranked) return candidates.slice(offset, offset + limit).map((c) => c.item);
     // each namespace's facts ranked by the service; an item scores as its best fact, as in InMemoryStore
     const scores = new Map();
+    const deadline = Date.now() + this.indexTimeoutMs;
     for (const sessionId of new Set(candidates.filter((c) => c.facts.length > 0).map((c) => c.sessionId))) {
-      for (const fact of await this.#rank(sessionId, op.query)) {
+      for (const fact of await this.#rank(sessionId, query, deadline)) {
         scores.set(fact.memoryId, Math.max(scores.get(fact.memoryId) ?? -Infinity, fact.score));
       }
     }
@@ -363,9 +391,8 @@ export class AgentStateStore extends BaseStore {
     return kept.length < limit ? [...kept, ...scoreless.slice(0, limit - kept.length)] : kept;
   }
 
-  // The facts of one namespace ranked by similarity to the query, waiting (up to indexTimeoutMs) for those not embedded.
-  async #rank(sessionId, query) {
-    const deadline = Date.now() + this.indexTimeoutMs;
+  // The facts of one namespace ranked by similarity to the query, waiting (until the deadline) for those not embedded.
+  async #rank(sessionId, query, deadline) {
     const path = `/users/${encodeURIComponent(sessionId)}/memories`;
     for (let pause = 25; ; pause = Math.min(pause * 2, 500)) {
       const res = await this.client.request("GET", path, { query: { query, limit: MAX_RANKED } });
@@ -402,10 +429,10 @@ export class AgentStateStore extends BaseStore {
 }
 
 /**
- * The memory events of one write: facts forgotten and recorded, laid out in
- * atomic batches after the patch. A recorded fact's id is the id its event
- * gets in its batch (`<key>:<index>`), so the patch can name it before it is
- * sent.
+ * The memory events of one write: the facts it forgets and records, sent in
+ * one atomic batch after the patch. A recorded fact's id is the id its event
+ * gets in that batch (`<key>:<index>`, the patch at index 0), so the patch
+ * can name it before it is sent.
  */
 class FactPlan {
   /** @param {string} userId the namespace's session id */
@@ -413,13 +440,18 @@ class FactPlan {
     this.userId = userId;
     /** @type {{ source: string, type: string, data: any }[]} */
     this.events = [];
-    this.base = `lgm-${randomUUID()}`;
-    /** the batches laid out so far: a key and the number of events in it */
-    this.layout = [{ key: `${this.base}-0`, count: 1, bytes: 4096 }];
+    this.key = `lgm-${randomUUID()}`;
+    // the patch is at most one event of 256 KiB; the rest of the body is the facts
+    this.bytes = 256 * 1024;
   }
 
   empty() {
     return this.events.length === 0;
+  }
+
+  /** Whether the patch and these events fit one atomic batch (one Kafka record). */
+  fits() {
+    return this.events.length + 1 <= MAX_BATCH_EVENTS && this.bytes <= MAX_BATCH_BODY_BYTES;
   }
 
   /** @param {unknown} ids the facts of an item's earlier value */
@@ -440,29 +472,10 @@ class FactPlan {
   }
 
   #add(event) {
-    // the patch grows by each id it names; the service's own envelope adds a little more per event
-    const bytes = Buffer.byteLength(JSON.stringify(event), "utf8") + 512;
-    let last = this.layout[this.layout.length - 1];
-    if (last.count >= MAX_BATCH_EVENTS || last.bytes + bytes > MAX_BATCH_BODY_BYTES / 2) {
-      last = { key: `${this.base}-${this.layout.length}`, count: 0, bytes: 0 };
-      this.layout.push(last);
-    }
-    const id = `${last.key}:${last.count}`;
-    last.count += 1;
-    last.bytes += bytes;
     this.events.push(event);
-    return id;
-  }
-
-  /** The batches to send: the first starts with the patch. */
-  batches(patched) {
-    const all = [patched, ...this.events];
-    let at = 0;
-    return this.layout.map(({ key, count }) => {
-      const events = all.slice(at, at + count);
-      at += count;
-      return { key, events };
-    });
+    // the event as sent, the id the patch names, and the envelope the service adds
+    this.bytes += Buffer.byteLength(JSON.stringify(event), "utf8") + 512;
+    return `${this.key}:${this.events.length}`;
   }
 }
 

@@ -180,7 +180,9 @@ describe("AgentStateStore with an index: search by meaning through the service's
   const keys = (items) => items.map((i) => i.key);
   /** The facts the service holds for a namespace (its session id is their user id). */
   async function facts(namespace) {
-    const res = await store.client.request("GET", `/users/${encodeURIComponent(store.sessionIdFor(namespace))}/memories`);
+    const res = await store.client.request("GET", `/users/${encodeURIComponent(store.sessionIdFor(namespace))}/memories`, {
+      query: { limit: 1000 },
+    });
     expect(res.status).toBe(200);
     return res.json();
   }
@@ -239,6 +241,34 @@ describe("AgentStateStore with an index: search by meaning through the service's
       .map((e) => e.event.type);
     expect(types.filter((t) => t === "agentstate.memory.recorded")).toHaveLength(3);
     expect(types.filter((t) => t === "agentstate.memory.forgotten")).toHaveLength(2);
+  });
+
+  it("writes a batch too large for one atomic write in parts, each item with its facts", async () => {
+    const ns = ["many"];
+    const ops = Array.from({ length: 120 }, (_, i) => ({ namespace: ns, key: `k${i}`, value: { text: `Fact number ${i} about item ${i}` } }));
+    await store.batch(ops);
+    const items = (await store.client.readState(store.sessionIdFor(ns))).scopes.shared.items;
+    expect(Object.keys(items)).toHaveLength(120);
+    const stored = await facts(ns);
+    expect(stored).toHaveLength(120);
+    // every item names the fact recorded with it, and no fact is left without its item
+    const ids = new Set(stored.map((f) => f.memoryId));
+    expect(Object.values(items).every((item) => item.m.length === 1 && ids.has(item.m[0]))).toBe(true);
+    const byFact = new Map(stored.map((f) => [f.memoryId, f.fact]));
+    expect(Object.entries(items).every(([key, item]) => byFact.get(item.m[0]) === `Fact number ${key.slice(1)} about item ${key.slice(1)}`)).toBe(true);
+    const found = await store.search(ns, { query: "Fact number 77 about item 77", limit: 1 });
+    expect(found.map((i) => i.key)).toEqual(["k77"]);
+  });
+
+  it("stores what the service cannot hold as a fact, ranks nothing for a blank query, and refuses a bad timeout", async () => {
+    const ns = ["odd"];
+    await store.put(ns, "nul", { text: "a null \u0000 and a lone \uD800 surrogate in a note about kayaks" });
+    expect((await store.get(ns, "nul")).value.text).toBe("a null \u0000 and a lone \uD800 surrogate in a note about kayaks");
+    expect((await facts(ns))[0].fact).toBe("a null \uFFFD and a lone \uFFFD surrogate in a note about kayaks");
+    expect((await store.search(ns, { query: "kayaks" }))[0].score).toBeGreaterThan(0);
+    expect((await store.search(ns, { query: "   " }))[0].score).toBeUndefined();
+    expect((await store.search(ns, { query: "kayak ".repeat(1000) }))[0].key).toBe("nul");
+    expect(() => new AgentStateStore({ ...serviceOptions(), index: true, indexTimeoutMs: "5000" })).toThrow(/indexTimeoutMs/);
   });
 
   it("lists an item put with index: false after the ranked ones, without a score", async () => {

@@ -93,9 +93,10 @@ public class MemoryVectors {
                     // second try finds what the first one created
                     return setUpPgvector().onFailure().recoverWithUni(first -> retrySetUp(first))
                             .map(done -> chosen(Path.PGVECTOR, "pgvector"))
-                            // the database refused (no right to create the extension, say): exact search; a failure
-                            // to reach it is not a choice, and the next caller tries again
-                            .onFailure(io.vertx.pgclient.PgException.class)
+                            // the database cannot have it (no right to create the extension, its files missing):
+                            // exact search; any other failure (unreachable, a lock timeout) is not a choice, and the
+                            // next caller tries again
+                            .onFailure(MemoryVectors::cannotHavePgvector)
                             .recoverWithUni(failure -> unavailable("pgvector could not be set up: "
                                     + LogSafe.failure(failure)));
                 });
@@ -108,24 +109,41 @@ public class MemoryVectors {
                 .chain(() -> pool.query("SELECT 1 FROM information_schema.columns WHERE table_name = "
                         + "'memories' AND column_name = 'embedding_vector'").execute())
                 .chain(found -> found.size() > 0 ? Uni.createFrom().voidItem()
-                        // kept in the row (MAIN), not in TOAST: a user's exact scan reads every vector, and
-                        // fetching each from the TOAST table made it four times slower (docs/benchmarks.md)
                         : pool.query("ALTER TABLE memories ADD COLUMN IF NOT EXISTS embedding_vector vector")
-                                .execute()
-                                .chain(() -> pool.query("ALTER TABLE memories ALTER COLUMN embedding_vector "
-                                        + "SET STORAGE MAIN").execute())
+                                .execute().replaceWithVoid())
+                // kept in the row (MAIN), not in TOAST: a user's exact scan reads every vector, and fetching each from
+                // the TOAST table made it four times slower (docs/benchmarks.md); set whenever it is not yet
+                .chain(() -> pool.query("SELECT 1 FROM pg_attribute WHERE attrelid = 'memories'::regclass AND "
+                        + "attname = 'embedding_vector' AND attstorage <> 'm'").execute())
+                .chain(found -> found.size() == 0 ? Uni.createFrom().voidItem()
+                        : pool.query("ALTER TABLE memories ALTER COLUMN embedding_vector SET STORAGE MAIN").execute()
                                 .replaceWithVoid())
-                // facts embedded while the service searched without pgvector have no vector in the column: the
-                // projector embeds them again (until then Memory-Unindexed counts them)
-                .chain(() -> pool.query("UPDATE memories SET embedding = NULL, embedding_model = NULL, "
-                        + "embedding_dims = NULL WHERE embedding IS NOT NULL AND embedding_vector IS NULL").execute())
+                .chain(() -> requeueEmbeddedWithoutPgvector());
+    }
+
+    // Facts embedded while the service searched without pgvector have no vector in its column: the projector embeds
+    // them again (until then Memory-Unindexed counts them). A failure here does not undo the choice: it is logged.
+    private Uni<Void> requeueEmbeddedWithoutPgvector() {
+        return pool.query("UPDATE memories SET embedding = NULL, embedding_model = NULL, embedding_dims = NULL "
+                + "WHERE embedding IS NOT NULL AND embedding_vector IS NULL").execute()
                 .invoke(rows -> {
                     if (rows.rowCount() > 0) {
                         LOG.infof("pgvector: %d facts embedded without it are queued to be embedded again",
                                 rows.rowCount());
                     }
                 })
-                .replaceWithVoid();
+                .replaceWithVoid()
+                .onFailure().recoverWithUni(failure -> {
+                    LOG.warnf("pgvector: facts embedded without it could not be queued again: %s",
+                            LogSafe.failure(failure));
+                    return Uni.createFrom().voidItem();
+                });
+    }
+
+    // SQLSTATEs that say this database cannot have pgvector: no privilege, feature or file missing, no such extension
+    private static boolean cannotHavePgvector(Throwable failure) {
+        return failure instanceof io.vertx.pgclient.PgException pg
+                && List.of("42501", "0A000", "58P01", "42704").contains(pg.getSqlState());
     }
 
     private Uni<Void> retrySetUp(Throwable first) {

@@ -92,6 +92,9 @@ class EventCodecTest {
         assertThat(s.patch("agent:coder", "{\"a\":null}").payload())
                 .isEqualTo(new EventData.StatePatched("agent:coder", (ObjectNode) json("{\"a\":null}")));
         assertThat(s.memory("u1", "fact").payload()).isEqualTo(new EventData.MemoryRecorded("u1", "fact", List.of(), false));
+        assertThat(s.event("agentstate.memory.recorded", "{\"userId\":\"u1\",\"fact\":\"fact\",\"distinct\":true}")
+                .payload())
+                .isEqualTo(new EventData.MemoryRecorded("u1", "fact", List.of(), true));
         assertThat(s.summary(3, "text").payload())
                 .isEqualTo(new EventData.SummaryRecorded(3, "text", "test-model", null));
         assertThat(s.ended("done").payload()).isEqualTo(new EventData.SessionEnded("done"));
