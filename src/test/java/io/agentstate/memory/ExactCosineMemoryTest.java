@@ -43,10 +43,7 @@ class ExactCosineMemoryTest extends SemanticMemoryContract {
     void shouldRecordTheFactsTheModelExtractsFromATurnAsCausedByIt() {
         String user = "extract-" + UUID.randomUUID();
         String session = "x-" + user;
-        given().contentType(ContentType.JSON)
-                .body("{\"id\":\"start-" + user + "\",\"source\":\"agent://t\",\"type\":\"agentstate.session.started\","
-                        + "\"data\":{\"userId\":\"" + user + "\"}}")
-                .post("/sessions/{id}/events", session).then().statusCode(201);
+        startSession(user, session);
         String turn = "turn-" + UUID.randomUUID();
         given().contentType(ContentType.JSON).header("Idempotency-Key", turn)
                 .body("{\"message\":\"REMEMBER-ME: hazelnuts make me ill\"}").post("/sessions/{id}/chat", session)

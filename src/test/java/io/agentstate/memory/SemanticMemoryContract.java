@@ -166,10 +166,7 @@ abstract class SemanticMemoryContract {
     void shouldRecallTheUsersFactsIntoChatAndRecordWhichOnes() {
         String user = "chat-" + UUID.randomUUID();
         String session = "c-" + user;
-        given().contentType(ContentType.JSON)
-                .body("{\"id\":\"start-" + user + "\",\"source\":\"agent://t\",\"type\":\"agentstate.session.started\","
-                        + "\"data\":{\"userId\":\"" + user + "\"}}")
-                .post("/sessions/{id}/events", session).then().statusCode(201);
+        startSession(user, session);
         String vegetarian = record(user, session, "Is vegetarian and never eats fish").then().statusCode(201)
                 .extract().path("memoryId");
         record(user, session, "Supports the local football club").then().statusCode(201);
@@ -208,6 +205,14 @@ abstract class SemanticMemoryContract {
     static String fact(String id, String user, String fact) {
         return "{\"id\":\"" + id + "\",\"source\":\"agent://t\",\"type\":\"agentstate.memory.recorded\",\"data\":"
                 + "{\"userId\":\"" + user + "\",\"fact\":\"" + fact + "\"}}";
+    }
+
+    /** Starts a session of the user, so chat turns in it recall the user's facts. */
+    static void startSession(String user, String session) {
+        given().contentType(ContentType.JSON)
+                .body("{\"id\":\"start-" + user + "\",\"source\":\"agent://t\",\"type\":\"agentstate.session.started\","
+                        + "\"data\":{\"userId\":\"" + user + "\"}}")
+                .post("/sessions/{id}/events", session).then().statusCode(201);
     }
 
     static void awaitIndexed(String user) {
